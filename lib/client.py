@@ -1,0 +1,223 @@
+"""The Runware REST client: one request path, typed errors, retries that are safe to make.
+
+Every POST goes through `_post`, which adds auth and (connect, read) timeouts, draws from the shared
+request budget, and turns every failure into ApiError. Retrying a POST is safe here: a submit resent
+under the same taskUUID is answered `conflictTaskUUID` (counted as accepted), and getResponse only reads.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from .budget import RateLimiter
+from .errors import ApiError, DownloadError
+from .logs import register_secret
+
+log = logging.getLogger("studio.client")
+
+RETRY_STATUSES = (429, 500, 502, 503, 504)
+# Retry-After is honoured, but a server asking for an hour must not freeze a page for an hour.
+MAX_RETRY_AFTER = 30.0
+_PENDING = {"processing", "pending", "queued", "running"}
+_FAILED = {"error", "failed"}
+
+
+class _CappedRetry(Retry):
+    def get_retry_after(self, response):
+        after = super().get_retry_after(response)
+        return None if after is None else min(after, MAX_RETRY_AFTER)
+
+
+@dataclass
+class TaskUpdate:
+    """What one poll says about one task."""
+    task_uuid: str
+    status: str  # "processing", "success" or "error"
+    results: list[dict] = field(default_factory=list)
+    error: dict | None = None
+
+
+def looks_like_video(head: bytes) -> bool:
+    """MP4/MOV carry an 'ftyp' box first; WEBM starts with the EBML magic."""
+    return head[4:8] == b"ftyp" or head.startswith(b"\x1a\x45\xdf\xa3")
+
+
+class RunwareClient:
+    def __init__(self, api_key: str, api_url: str, *, connect_timeout: float = 5.0, read_timeout: float = 30.0,
+                 limiter: RateLimiter | None = None, retries: int = 4, backoff: float = 0.5,
+                 budget_wait: float = 5.0):
+        if not api_key:
+            raise ValueError("an API key is required")
+        register_secret(api_key)
+        self._api_key = api_key
+        self.api_url = api_url.rstrip("/")
+        self.timeout = (connect_timeout, read_timeout)
+        self.limiter = limiter
+        self.retries = retries
+        self.backoff = backoff
+        self.budget_wait = budget_wait
+        retry = _CappedRetry(
+            total=retries, connect=retries, read=retries, status=retries, other=0,
+            backoff_factor=backoff, backoff_jitter=backoff, backoff_max=20,
+            status_forcelist=RETRY_STATUSES, allowed_methods=frozenset({"POST", "GET"}),
+            respect_retry_after_header=True, raise_on_status=False,
+        )
+        self.session = requests.Session()
+        self.session.mount("http://", HTTPAdapter(max_retries=retry, pool_maxsize=16))
+        self.session.mount("https://", HTTPAdapter(max_retries=retry, pool_maxsize=16))
+        self.session.headers["User-Agent"] = "runware-video-studio"
+
+    def __repr__(self) -> str:
+        return f"RunwareClient(api_url={self.api_url!r})"
+
+    # -- the one request path -------------------------------------------------------------------
+
+    def _post(self, tasks: list[dict], *, extra_headers: dict | None = None) -> dict:
+        """POST an array of tasks; the parsed body of a 2xx answer, else ApiError."""
+        if self.limiter and not self.limiter.acquire(self.budget_wait):
+            raise ApiError("The studio's request budget for this minute is used up; it will retry shortly.",
+                           retryable=True)
+        headers = {"Authorization": f"Bearer {self._api_key}", "Content-Type": "application/json",
+                   **(extra_headers or {})}
+        kinds = sorted({t.get("taskType", "?") for t in tasks})
+        # Bodies that are not JSON or are cut short come back with a good status, so urllib3's Retry
+        # never sees them: these get their own small, bounded retry.
+        for attempt in range(self.retries + 1):
+            started = time.monotonic()
+            try:
+                resp = self.session.post(self.api_url, data=json.dumps(tasks), headers=headers,
+                                         timeout=self.timeout)
+                body = resp.json()
+            except requests.exceptions.JSONDecodeError:
+                failure = ApiError(f"Runware answered HTTP {resp.status_code} with a body that is not JSON.",
+                                   status=resp.status_code, retryable=True)
+            except requests.exceptions.RequestException as exc:
+                failure = ApiError(f"Could not reach Runware ({type(exc).__name__}).", retryable=True)
+            else:
+                log.debug("POST %s %s x%d -> %s in %.2fs", self.api_url, ",".join(kinds), len(tasks),
+                          resp.status_code, time.monotonic() - started)
+                return self._check(resp.status_code, body)
+            log.debug("POST %s %s x%d failed (attempt %d): %s", self.api_url, ",".join(kinds), len(tasks),
+                      attempt + 1, failure)
+            if attempt < self.retries:
+                time.sleep(min(self.backoff * 2 ** attempt, 10))
+        raise failure
+
+    @staticmethod
+    def _check(status: int, body) -> dict:
+        if not isinstance(body, dict):
+            raise ApiError(f"Runware answered HTTP {status} with an unexpected body.", status=status,
+                           retryable=status >= 500)
+        errors = body.get("errors") or []
+        if 200 <= status < 300:
+            return body
+        message = errors[0].get("message", "") if errors and isinstance(errors[0], dict) else ""
+        raise ApiError(f"Runware answered HTTP {status}: {message or 'no message'}", status=status,
+                       errors=[e for e in errors if isinstance(e, dict)], retryable=status in RETRY_STATUSES)
+
+    # -- operations --------------------------------------------------------------------------------
+
+    def submit(self, task: dict) -> None:
+        """Send one task. Returns when Runware has it (a repeat of a known taskUUID counts)."""
+        try:
+            body = self._post([task])
+        except ApiError as exc:
+            if any(e.get("code") == "conflictTaskUUID" for e in exc.errors):
+                log.debug("submit %s: already known (conflictTaskUUID), counted as accepted", task["taskUUID"])
+                return
+            raise
+        for err in body.get("errors") or []:
+            if err.get("code") == "conflictTaskUUID":
+                continue
+            raise ApiError(f"Runware refused the task: {err.get('message', '')}", status=400, errors=[err])
+
+    def dry_run_cost(self, task: dict) -> float | None:
+        """Validate a task and learn its cost without running it (X-Runware-Dry-Run)."""
+        body = self._post([{**task, "includeCost": True}], extra_headers={"X-Runware-Dry-Run": "1"})
+        for item in body.get("data") or []:
+            if item.get("cost") is not None:
+                return float(item["cost"])
+        return None
+
+    def poll(self, task_uuids: list[str]) -> dict[str, TaskUpdate]:
+        """One HTTP request for any number of tasks; an update for every one of them."""
+        if not task_uuids:
+            return {}
+        try:
+            body = self._post([{"taskType": "getResponse", "taskUUID": u} for u in task_uuids])
+        except ApiError as exc:
+            # A 400 that speaks only of particular tasks is an answer about those tasks.
+            if exc.status == 400 and exc.errors and all(e.get("taskUUID") for e in exc.errors):
+                body = {"data": [], "errors": exc.errors}
+            else:
+                raise
+        updates = {u: TaskUpdate(u, "processing") for u in task_uuids}
+        for item in body.get("data") or []:
+            update = updates.get(item.get("taskUUID")) if isinstance(item, dict) else None
+            if update is None:
+                continue
+            status = str(item.get("status", "")).lower()
+            if status == "success" or item.get("videoURL"):
+                if not any(r.get("videoUUID") == item.get("videoUUID") for r in update.results):
+                    update.results.append({k: item.get(k) for k in ("videoUUID", "videoURL", "seed", "cost")
+                                           if item.get(k) is not None})
+            elif status in _FAILED:
+                update.status, update.error = "error", item
+        for err in body.get("errors") or []:
+            update = updates.get(err.get("taskUUID")) if isinstance(err, dict) else None
+            if update is not None:
+                update.status, update.error = "error", err
+        for update in updates.values():
+            if update.status != "error" and update.results:
+                update.status = "success"  # per result; the caller compares with numberResults
+        return updates
+
+    def download(self, url: str, dest: Path, *, max_bytes: int) -> Path:
+        """Stream a result video to `dest`, whole or not at all."""
+        dest = Path(dest)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".part-", suffix=dest.suffix)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                self._stream_to(url, out, max_bytes)
+            with open(tmp, "rb") as f:
+                if not looks_like_video(f.read(12)):
+                    raise DownloadError("The result URL did not return a video.", permanent=True)
+            os.replace(tmp, dest)
+            log.debug("downloaded %s -> %s (%d bytes)", url, dest.name, dest.stat().st_size)
+            return dest
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+
+    def _stream_to(self, url: str, out, max_bytes: int) -> None:
+        try:
+            with self.session.get(url, stream=True, timeout=self.timeout) as resp:
+                if resp.status_code in (403, 404, 410):
+                    raise DownloadError(f"The video is no longer available (HTTP {resp.status_code}); "
+                                        "its URL may have expired.", permanent=True)
+                if resp.status_code != 200:
+                    raise DownloadError(f"Downloading the video failed (HTTP {resp.status_code}).", permanent=False)
+                length = int(resp.headers.get("Content-Length") or 0)
+                if length > max_bytes:
+                    raise DownloadError(f"The video is larger than the {max_bytes // 2**20} MB limit.", permanent=True)
+                written = 0
+                for chunk in resp.iter_content(chunk_size=1 << 16):
+                    written += len(chunk)
+                    if written > max_bytes:
+                        raise DownloadError(f"The video is larger than the {max_bytes // 2**20} MB limit.",
+                                            permanent=True)
+                    out.write(chunk)
+                if length and written != length:
+                    raise DownloadError("The download was cut short.", permanent=False)
+        except requests.exceptions.RequestException as exc:
+            raise DownloadError(f"The download was interrupted ({type(exc).__name__}).", permanent=False) from None

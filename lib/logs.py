@@ -1,0 +1,56 @@
+"""Logging with secrets redacted. Every API interaction is logged at DEBUG; the API key never is.
+
+Two layers: the client never formats a key into a message, and, in case some other code does, a
+filter on the handlers replaces every registered secret with "***" before a record is written.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+
+_secrets: set[str] = set()
+_lock = threading.Lock()
+REDACTED = "***"
+
+
+def register_secret(value: str) -> None:
+    # Very short values would redact ordinary words; real keys are long.
+    if value and len(value) >= 8:
+        with _lock:
+            _secrets.add(value)
+
+
+def redact(text: str) -> str:
+    with _lock:
+        secrets = sorted(_secrets, key=len, reverse=True)
+    for secret in secrets:
+        text = text.replace(secret, REDACTED)
+    return text
+
+
+class RedactingFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = redact(message)
+        if cleaned != message or record.exc_info:
+            record.msg, record.args = cleaned, None
+            if record.exc_info:
+                # Tracebacks can hold values too: keep only the redacted text of the exception.
+                record.msg = f"{cleaned} ({redact(repr(record.exc_info[1]))})"
+                record.exc_info = record.exc_text = None
+        return True
+
+
+def configure(level: str = "WARNING") -> None:
+    """Set the project's log level and make sure every root handler redacts (idempotent)."""
+    root = logging.getLogger()
+    if not root.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        root.addHandler(handler)
+    for handler in root.handlers:
+        if not any(isinstance(f, RedactingFilter) for f in handler.filters):
+            handler.addFilter(RedactingFilter())
+    logging.getLogger("studio").setLevel(level)
+    # urllib3 logs request lines only (never headers); keep it quieter than our own DEBUG lines.
+    logging.getLogger("urllib3").setLevel(max(logging.getLevelName(level), logging.INFO))

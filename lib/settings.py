@@ -1,0 +1,118 @@
+"""Settings, resolved in one order for every value: explicit argument, then the environment (with a
+`.env` file filling in what the environment lacks), then `st.secrets` (handed in as a plain mapping so
+this module needs no Streamlit), then the default.
+
+The API key is kept out of repr() so it cannot reach a log line or an error message by accident.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Mapping
+
+from dotenv import dotenv_values
+
+DEFAULT_API_URL = "https://api.runware.ai/v1"
+
+
+@dataclass(frozen=True)
+class Settings:
+    api_key: str = field(default="", repr=False)
+    api_url: str = DEFAULT_API_URL
+    data_dir: Path = Path("data")
+    # Polling starts quick (Runware advises backoff from 1-2 s) and backs off for long jobs.
+    poll_interval_min: float = 1.5
+    poll_interval_max: float = 10.0
+    connect_timeout: float = 5.0
+    read_timeout: float = 30.0
+    # A job still processing after this many seconds is marked "timeout" (it can be re-checked).
+    job_timeout: float = 600.0
+    requests_per_minute: int = 60
+    max_in_flight: int = 10
+    max_image_mb: float = 10.0
+    max_video_mb: float = 500.0
+    # "single": one workspace, every job listed (local use). "per-user": each browser sees its own.
+    workspaces: str = "single"
+    log_level: str = "WARNING"
+
+    @property
+    def has_key(self) -> bool:
+        return bool(self.api_key)
+
+    @property
+    def media_dir(self) -> Path:
+        return self.data_dir / "media"
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / "studio.sqlite3"
+
+    def with_key(self, api_key: str) -> "Settings":
+        return replace(self, api_key=api_key)
+
+
+# Setting name -> environment / secrets name.
+ENV_NAMES = {
+    "api_key": "RUNWARE_API_KEY",
+    "api_url": "RUNWARE_API_URL",
+    "data_dir": "STUDIO_DATA_DIR",
+    "poll_interval_min": "STUDIO_POLL_INTERVAL_MIN",
+    "poll_interval_max": "STUDIO_POLL_INTERVAL_MAX",
+    "connect_timeout": "STUDIO_CONNECT_TIMEOUT",
+    "read_timeout": "STUDIO_READ_TIMEOUT",
+    "job_timeout": "STUDIO_JOB_TIMEOUT",
+    "requests_per_minute": "STUDIO_REQUESTS_PER_MINUTE",
+    "max_in_flight": "STUDIO_MAX_IN_FLIGHT",
+    "max_image_mb": "STUDIO_MAX_IMAGE_MB",
+    "max_video_mb": "STUDIO_MAX_VIDEO_MB",
+    "workspaces": "STUDIO_WORKSPACES",
+    "log_level": "LOG_LEVEL",
+}
+
+_CHOICES = {"workspaces": ("single", "per-user"),
+            "log_level": ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")}
+
+
+class SettingsError(ValueError):
+    pass
+
+
+def _convert(name: str, raw, kind):
+    try:
+        if kind is Path or kind == "Path":
+            return Path(str(raw))
+        if kind in (int, "int"):
+            value = int(raw)
+        elif kind in (float, "float"):
+            value = float(raw)
+        else:
+            value = str(raw).strip()
+    except (TypeError, ValueError):
+        # The value is not echoed: for api_key it would be the secret itself.
+        raise SettingsError(f"{ENV_NAMES[name]} must be a {getattr(kind, '__name__', kind)}") from None
+    if name in _CHOICES:
+        value = value.upper() if name == "log_level" else value.lower()
+        if value not in _CHOICES[name]:
+            raise SettingsError(f"{ENV_NAMES[name]} must be one of {', '.join(_CHOICES[name])}")
+    if isinstance(value, (int, float)) and value <= 0:
+        raise SettingsError(f"{ENV_NAMES[name]} must be greater than 0")
+    return value
+
+
+def load_settings(*, secrets: Mapping | None = None, environ: Mapping | None = None,
+                  dotenv_path: str | os.PathLike | None = ".env", **overrides) -> Settings:
+    """Resolve every setting. `overrides` are explicit arguments (highest precedence)."""
+    env = dict(dotenv_values(dotenv_path)) if dotenv_path and Path(dotenv_path).is_file() else {}
+    env.update(os.environ if environ is None else environ)
+    secrets = secrets or {}
+    values = {}
+    for f in fields(Settings):
+        env_name = ENV_NAMES[f.name]
+        for source in (overrides.get(f.name), env.get(env_name), secrets.get(env_name)):
+            if source is not None and source != "":
+                values[f.name] = _convert(f.name, source, f.type)
+                break
+    if values.get("api_url"):
+        values["api_url"] = values["api_url"].rstrip("/")
+    return Settings(**values)

@@ -1,0 +1,287 @@
+"""Validate one `videoInference` task (the wire form) against the catalog.
+
+The same rules serve the studio (before anything is sent) and the simulator (for payloads from any
+Runware client), so both refuse the same things with the same Runware-shaped errors.
+"""
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from urllib.parse import urlsplit
+
+from .catalog import Catalog, Model, is_air
+from .errors import problem
+
+SEED_MIN, SEED_MAX = 1, 2**63 - 1
+TTL_MAX = 7 * 24 * 3600  # a client-side sanity bound: Runware documents only the minimum
+JSON_FIELD_MAX_BYTES = 16 * 1024
+URL_MAX = 2048
+MAX_REFERENCE_IMAGES = 4
+# Control characters other than tab and newlines: invisible, and NUL breaks many back ends.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) or isinstance(v, float) and v.is_integer()
+
+
+def _is_number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _sizes(model: Model) -> list[str]:
+    return [f"{w}x{h}" for w, h in model.sizes]
+
+
+def check_http_url(value, parameter: str) -> dict | None:
+    code = "invalid" + parameter[0].upper() + parameter[1:]
+    if not isinstance(value, str) or not value.strip():
+        return problem(code, parameter, f"{parameter} must be an http(s) URL.")
+    if len(value) > URL_MAX or _CONTROL.search(value) or any(c.isspace() for c in value):
+        return problem(code, parameter, f"{parameter} is not a valid URL.")
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https"):
+        return problem(code, parameter, f"{parameter} must start with http:// or https://.")
+    if not parts.hostname:
+        return problem(code, parameter, f"{parameter} has no host name.")
+    return None
+
+
+def _check_prompt(task: dict, name: str, model: Model, required: bool) -> list[dict]:
+    code = "invalid" + name[0].upper() + name[1:]
+    value = task.get(name)
+    if value is None:
+        return [problem(code, name, "Write a prompt describing the video.", min=model.prompt_min)] if required else []
+    if not isinstance(value, str):
+        return [problem(code, name, f"{name} must be text.")]
+    if _CONTROL.search(value):
+        return [problem(code, name, f"{name} contains control characters (such as NUL); remove them.")]
+    length = len(value.strip())
+    if required and length < model.prompt_min:
+        return [problem(code, name, f"The prompt needs at least {model.prompt_min} characters.",
+                        min=model.prompt_min, max=model.prompt_max)]
+    if len(value) > model.prompt_max:
+        return [problem(code, name, f"{name} is {len(value)} characters; {model.air} takes at most "
+                                    f"{model.prompt_max}.", min=model.prompt_min, max=model.prompt_max)]
+    return []
+
+
+def _check_size(task: dict, model: Model) -> list[dict]:
+    w, h = task.get("width"), task.get("height")
+    if w is None and h is None:
+        return []
+    for name, v in (("width", w), ("height", h)):
+        if not _is_int(v):
+            code = "invalid" + name.capitalize()
+            return [problem(code, name, f"{name} must be a whole number of pixels (give width and height together).")]
+    w, h = int(w), int(h)
+    if model.allows_size(w, h):
+        return []
+    if model.size_range and not model.sizes or model.custom:
+        r = model.size_range
+        bad = "width" if not (r.min <= w <= r.max and w % r.multiple == 0) else "height"
+        return [problem("invalid" + bad.capitalize(), bad,
+                        f"{bad} must be between {r.min} and {r.max} and a multiple of {r.multiple}.",
+                        min=r.min, max=r.max, multiple=r.multiple)]
+    message = f"{w}x{h} is not a size {model.air} makes; choose one of {', '.join(_sizes(model))}."
+    if model.size_range:
+        r = model.size_range
+        message = (f"{w}x{h} is not allowed: width and height must be {r.min}-{r.max} and multiples "
+                   f"of {r.multiple}.")
+    return [problem("unsupportedDimensions", "width", message, allowedValues=_sizes(model))]
+
+
+def _check_duration(task: dict, model: Model) -> list[dict]:
+    d = task.get("duration")
+    if d is None:
+        return []
+    if not _is_number(d) or d <= 0:
+        return [problem("invalidDuration", "duration", "duration must be a positive number of seconds.")]
+    w, h = task.get("width"), task.get("height")
+    size = (int(w), int(h)) if _is_int(w) and _is_int(h) else (None, None)
+    if model.allows_duration(d, *size):
+        return []
+    listed = model.allowed_durations(*size)
+    if listed:
+        where = f" at {size[0]}x{size[1]}" if size[0] and size in model.size_durations else ""
+        return [problem("unsupportedDuration", "duration",
+                        f"{model.air} makes videos of {', '.join(map(str, listed))} s{where}; {d:g} s is not one.",
+                        allowedValues=list(listed))]
+    r = model.duration_range
+    return [problem("unsupportedDuration", "duration",
+                    f"duration must be whole seconds from {r.min:g} to {r.max:g}.", min=r.min, max=r.max)]
+
+
+def _check_fps(task: dict, model: Model) -> list[dict]:
+    fps = task.get("fps")
+    if fps is None:
+        return []
+    if not _is_int(fps) or fps <= 0:
+        return [problem("invalidFPS", "fps", "fps must be a whole number of frames per second.")]
+    if model.allows_fps(int(fps)):
+        return []
+    if model.fps:
+        return [problem("unsupportedFPS", "fps", f"{model.air} runs at {', '.join(map(str, model.fps))} fps.",
+                        allowedValues=list(model.fps))]
+    r = model.fps_range
+    return [problem("invalidFPS", "fps", f"fps must be from {r.min:g} to {r.max:g}.", min=r.min, max=r.max)]
+
+
+def _check_options(task: dict, model: Model) -> list[dict]:
+    out = []
+    if "seed" in task:
+        seed = task["seed"]
+        if not model.seed:
+            out.append(problem("unsupportedParameter", "seed", f"{model.air} does not take a seed."))
+        elif not _is_int(seed) or not SEED_MIN <= seed <= SEED_MAX:
+            out.append(problem("invalidSeed", "seed", f"seed must be a whole number from {SEED_MIN} to {SEED_MAX}.",
+                               min=SEED_MIN, max=SEED_MAX))
+    if "negativePrompt" in task and not model.negative_prompt:
+        out.append(problem("unsupportedParameter", "negativePrompt", f"{model.air} does not take a negative prompt."))
+    else:
+        out += _check_prompt(task, "negativePrompt", model, required=False)
+    if "CFGScale" in task:
+        cfg, r = task["CFGScale"], model.cfg_scale
+        if r is None:
+            out.append(problem("unsupportedArchitectureCFGScale", "CFGScale", f"{model.air} does not take CFGScale."))
+        elif not _is_number(cfg) or not r.min <= cfg <= r.max:
+            out.append(problem("invalidCFGScale", "CFGScale", f"CFGScale for {model.air} must be from {r.min:g} to {r.max:g}.",
+                               min=r.min, max=r.max))
+    return out
+
+
+def _check_output(task: dict, catalog: Catalog) -> list[dict]:
+    g, out = catalog.generic, []
+    n = task.get("numberResults")
+    if n is not None and (not _is_int(n) or not g.number_results.min <= n <= g.number_results.max):
+        out.append(problem("invalidNumberResults", "numberResults",
+                           f"numberResults must be from {g.number_results.min:g} to {g.number_results.max:g}.",
+                           min=int(g.number_results.min), max=int(g.number_results.max)))
+    if task.get("outputType", "URL") != "URL":
+        out.append(problem("invalidOutputType", "outputType", "Video results are delivered as a URL.",
+                           allowedValues=["URL"]))
+    fmt = task.get("outputFormat")
+    if fmt is not None and (not isinstance(fmt, str) or fmt.upper() not in g.output_formats):
+        out.append(problem("invalidOutputFormat", "outputFormat", f"outputFormat must be one of {', '.join(g.output_formats)}.",
+                           allowedValues=list(g.output_formats)))
+    q = task.get("outputQuality")
+    if q is not None and (not _is_int(q) or not g.output_quality.min <= q <= g.output_quality.max):
+        out.append(problem("invalidOutputQuality", "outputQuality",
+                           f"outputQuality must be from {g.output_quality.min:g} to {g.output_quality.max:g}.",
+                           min=int(g.output_quality.min), max=int(g.output_quality.max)))
+    if task.get("deliveryMethod", "async") != "async":
+        out.append(problem("invalidDeliveryMethod", "deliveryMethod",
+                           "Video tasks are delivered asynchronously (deliveryMethod \"async\").", allowedValues=["async"]))
+    ttl = task.get("ttl")
+    if ttl is not None and (not _is_int(ttl) or not g.ttl_min <= ttl <= TTL_MAX):
+        out.append(problem("invalidTtl", "ttl", f"ttl must be whole seconds from {g.ttl_min} to {TTL_MAX}.",
+                           min=g.ttl_min, max=TTL_MAX))
+    if "includeCost" in task and not isinstance(task["includeCost"], bool):
+        out.append(problem("invalidIncludeCost", "includeCost", "includeCost must be true or false."))
+    for name in ("webhookURL", "uploadEndpoint"):
+        if name in task:
+            p = check_http_url(task[name], name)
+            out += [p] if p else []
+    return out
+
+
+def _check_images(task: dict, model: Model) -> list[dict]:
+    out = []
+    frames = task.get("frameImages")
+    if frames is None:
+        if model.needs_first_frame:
+            out.append(problem("invalidFrameImages", "frameImages",
+                               f"{model.air} makes videos from an image: add a first frame image."))
+    elif not isinstance(frames, list) or not 1 <= len(frames) <= 2:
+        out.append(problem("invalidFrameImages", "frameImages", "frameImages must list one or two images."))
+    else:
+        positions = []
+        for i, item in enumerate(frames):
+            image = item.get("inputImage", item.get("image")) if isinstance(item, dict) else None
+            if not isinstance(image, str) or not image:
+                out.append(problem("invalidFrameImages", "frameImages", f"frame image {i + 1} has no inputImage."))
+                continue
+            frame = item.get("frame", "first" if i == 0 else "last")
+            positions.append(frame)
+            allowed = model.frame_images
+            # A frame number is only for custom models; catalog models pin "first"/"last".
+            if isinstance(frame, int) and not isinstance(frame, bool):
+                supported = model.custom and frame >= 0
+            else:
+                supported = isinstance(frame, str) and frame in allowed
+            if not supported:
+                out.append(problem("unsupportedParameter", "frameImages",
+                                   f"{model.air} takes frame images for: {', '.join(allowed) or 'none'}.",
+                                   allowedValues=list(allowed), frame=str(frame)))
+        if len(positions) != len(set(map(str, positions))):
+            out.append(problem("invalidFrameImages", "frameImages", "Two frame images pin the same frame."))
+    refs = task.get("referenceImages")
+    if refs is not None and (not isinstance(refs, list) or len(refs) > MAX_REFERENCE_IMAGES
+                             or not all(isinstance(r, str) and r for r in refs)):
+        out.append(problem("invalidReferenceImages", "referenceImages",
+                           f"referenceImages must be a list of up to {MAX_REFERENCE_IMAGES} images."))
+    return out
+
+
+def _check_objects(task: dict, model: Model) -> list[dict]:
+    out = []
+    for name in ("providerSettings", "advancedFeatures"):
+        if name not in task:
+            continue
+        code = "invalid" + name[0].upper() + name[1:]
+        value = task[name]
+        if not isinstance(value, dict):
+            out.append(problem(code, name, f"{name} must be a JSON object."))
+        elif len(json.dumps(value)) > JSON_FIELD_MAX_BYTES:
+            out.append(problem(code, name, f"{name} is larger than {JSON_FIELD_MAX_BYTES // 1024} KB."))
+        elif name == "providerSettings":
+            for key, sub in value.items():
+                if not isinstance(sub, dict):
+                    out.append(problem(code, name, f"providerSettings.{key} must be an object of settings."))
+                elif key != model.provider and not model.custom:
+                    out.append(problem("unsupportedParameter", name,
+                                       f"providerSettings.{key} does not apply to {model.air}; use \"{model.provider}\".",
+                                       allowedValues=[model.provider]))
+    return out
+
+
+def validate_task(task: dict, catalog: Catalog, *, allow_custom: bool = True) -> list[dict]:
+    """Every problem with the task, one Runware-shaped item each; empty when it may be sent."""
+    if not isinstance(task, dict):
+        return [problem("invalidTask", None, "Each task must be a JSON object.")]
+    out = []
+    task_uuid = task.get("taskUUID")
+    try:
+        uuid.UUID(str(task_uuid))
+    except ValueError:
+        out.append(problem("invalidTaskUUID", "taskUUID", "taskUUID must be a UUID."))
+    air = task.get("model")
+    model = catalog.get(air) if isinstance(air, str) else None
+    if model is None:
+        why = "is not a valid AIR id (provider:id@version)" if not is_air(air) else "is not a known model"
+        out.append(problem("invalidModel", "model", f"model {air!r} {why}."))
+    elif model.custom and not allow_custom:
+        out.append(problem("invalidModel", "model", f"model {air!r} is not supported here.",
+                           allowedValues=[m.air for m in catalog]))
+        model = None
+    if model is None:
+        # Without a model the per-model rules cannot run; the prompt can still be checked generically.
+        return out + _check_prompt(task, "positivePrompt", catalog.generic_model(), required=True)
+    out += _check_prompt(task, "positivePrompt", model, required=True)
+    out += _check_size(task, model) + _check_duration(task, model) + _check_fps(task, model)
+    out += _check_options(task, model) + _check_output(task, catalog)
+    out += _check_images(task, model) + _check_objects(task, model)
+    for item in out:
+        item.setdefault("taskType", "videoInference")
+        if isinstance(task_uuid, str):
+            item.setdefault("taskUUID", task_uuid)
+    return out
+
+
+def normalize_task(task: dict) -> dict:
+    """The wire form Runware documents, from the forms the spec's examples use (e.g. "mp4")."""
+    out = dict(task)
+    if isinstance(out.get("outputFormat"), str):
+        out["outputFormat"] = out["outputFormat"].upper()
+    return out
