@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 
 from .catalog import Catalog
 from .errors import InvalidRequest, problem
-from .images import ImageRejected, to_data_uri
+from .images import ImageRejected, decode_image_ref, to_data_uri
 from .validation import normalize_task, validate_task
 
 
@@ -141,3 +141,17 @@ def redact_images(task: dict) -> dict:
     if "referenceImages" in out and isinstance(out["referenceImages"], list):
         out["referenceImages"] = [short(r) for r in out["referenceImages"]]
     return out
+
+
+def form_from_task(task: dict) -> tuple[VideoRequest, dict[str, bytes]]:
+    """The inverse of build_task, to re-run a job: its plain values and its inline frame images."""
+    values = {name: task[wire] for name, wire in _WIRE.items() if wire in task}
+    for name, wire in (("provider_settings", "providerSettings"), ("advanced_features", "advancedFeatures")):
+        if wire in task:
+            values[name] = json.dumps(task[wire], indent=2)
+    frames = {}
+    for i, item in enumerate(task.get("frameImages") or []):
+        data = decode_image_ref(item.get("inputImage", "")) if isinstance(item, dict) else None
+        if data:
+            frames[item.get("frame", "first" if i == 0 else "last")] = data
+    return VideoRequest(**values), frames

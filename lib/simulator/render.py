@@ -8,14 +8,16 @@ planes before it goes to libx264.
 
 from __future__ import annotations
 
+import colorsys
 import io
 import os
 import random
 import uuid
-import colorsys
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Iterator
+from typing import Callable
 
 import av
 import numpy as np
@@ -29,6 +31,8 @@ __all__ = ["render_mp4"]
 # A fixed thread count keeps the output byte-identical across runs.
 _X264_OPTIONS = {"preset": "ultrafast", "crf": "28"}
 _X264_THREADS = 2
+# Frames prepared ahead of the encoder (each 1080p frame is ~3 MB).
+_PREFETCH = 4
 
 # How much larger than the frame the first image is scaled, to leave room to pan.
 _PAN_ZOOM = 1.08
@@ -75,7 +79,8 @@ def render_mp4(
     uses_images = first_frame is not None or last_frame is not None
 
     if first_frame is not None:
-        background = _PanBackground(_load_cover(first_frame, width, height, _PAN_ZOOM), width, height, n_frames, rng)
+        image = _load_cover(first_frame, width, height, _PAN_ZOOM)
+        background = _PanBackground(image, width, height, n_frames, rng)
     else:
         card = _draw_card(prompt, width, height, fps, duration, seed, palette, show_prompt=not uses_images)
         background = _StaticBackground(_rgb_to_yuv420(np.asarray(card)))
@@ -83,26 +88,32 @@ def render_mp4(
     fade = None
     if last_frame is not None:
         fade_frames = max(1, min(round(fps * _FADE_SECONDS), n_frames // 3))
-        fade = _Fade(_rgb_to_yuv420(np.asarray(_load_cover(last_frame, width, height, 1.0))), n_frames, fade_frames)
+        target = _rgb_to_yuv420(np.asarray(_load_cover(last_frame, width, height, 1.0)))
+        fade = _Fade(target, n_frames, fade_frames)
 
-    caption = _Overlay.from_rgba(_draw_caption(prompt, width, height), 0, _caption_top(width, height)) if uses_images else None
+    # Over images the prompt goes in a caption band; cards show it large instead.
+    caption = None
+    if uses_images:
+        caption = _Overlay.from_rgba(_draw_caption(prompt, width, height), 0, _caption_top(width, height))
     # Cards get a sliding block as motion; it sits above the caption band if there is one.
     block_floor = _caption_top(width, height) if uses_images else height - _bar_height(width, height)
     decorations = _Decorations(width, height, fps, n_frames, palette,
                                block_floor=block_floor if first_frame is None else None)
 
-    def frames() -> Iterator[np.ndarray]:
-        for i in range(n_frames):
-            buf = background.frame(i)
-            planes = _planes(buf, width, height)
-            if fade is not None:
-                fade.apply(planes, i)
-            if caption is not None:
-                caption.apply(planes)
-            decorations.apply(planes, i)
-            yield buf
+    def make_frame(index: int) -> av.VideoFrame:
+        buf = background.frame(index)
+        planes = _planes(buf, width, height)
+        if fade is not None:
+            fade.apply(planes, index)
+        if caption is not None:
+            caption.apply(planes)
+        decorations.apply(planes, index)
+        frame = av.VideoFrame.from_ndarray(buf, format="yuv420p")
+        frame.pts = index
+        frame.time_base = Fraction(1, fps)
+        return frame
 
-    _write_atomically(out_path, width, height, fps, frames())
+    _write_atomically(out_path, width, height, fps, n_frames, make_frame)
 
 
 def _validate(width: int, height: int, duration: float, fps: int) -> int:
@@ -122,15 +133,15 @@ def _validate(width: int, height: int, duration: float, fps: int) -> int:
 # Encoding
 
 
-def _write_atomically(out_path: str | os.PathLike, width: int, height: int, fps: int,
-                      frames: Iterator[np.ndarray]) -> None:
+def _write_atomically(out_path: str | os.PathLike, width: int, height: int, fps: int, n_frames: int,
+                      make_frame: Callable[[int], av.VideoFrame]) -> None:
     # The temp file sits next to the target so os.replace is an atomic rename;
     # it is created by the muxer (not mkstemp) so it gets normal permissions.
     out_path = os.fspath(out_path)
     directory, name = os.path.split(os.path.abspath(out_path))
     tmp_path = os.path.join(directory, f".{name}.{uuid.uuid4().hex}.tmp")
     try:
-        _encode(tmp_path, width, height, fps, frames)
+        _encode(tmp_path, width, height, fps, n_frames, make_frame)
         os.replace(tmp_path, out_path)
     except BaseException:
         if os.path.exists(tmp_path):
@@ -138,8 +149,8 @@ def _write_atomically(out_path: str | os.PathLike, width: int, height: int, fps:
         raise
 
 
-def _encode(path: str, width: int, height: int, fps: int, frames: Iterator[np.ndarray]) -> None:
-    time_base = Fraction(1, fps)
+def _encode(path: str, width: int, height: int, fps: int, n_frames: int,
+            make_frame: Callable[[int], av.VideoFrame]) -> None:
     # faststart puts the moov atom first so browsers can start playing before
     # the whole file is downloaded. No creation_time is set, so runs are identical.
     with av.open(path, "w", format="mp4", options={"movflags": "+faststart"}) as container:
@@ -147,18 +158,23 @@ def _encode(path: str, width: int, height: int, fps: int, frames: Iterator[np.nd
         stream.width = width
         stream.height = height
         stream.pix_fmt = "yuv420p"
-        stream.time_base = time_base
+        stream.time_base = Fraction(1, fps)
         ctx = stream.codec_context
         ctx.thread_count = _X264_THREADS
         ctx.colorspace = Colorspace.ITU709
         ctx.color_range = ColorRange.MPEG
         ctx.color_primaries = 1  # AVCOL_PRI_BT709
         ctx.color_trc = 1  # AVCOL_TRC_BT709
-        for index, buf in enumerate(frames):
-            frame = av.VideoFrame.from_ndarray(buf, format="yuv420p")
-            frame.pts = index
-            frame.time_base = time_base
-            container.mux(stream.encode(frame))
+        # Frames are prepared a few ahead on a worker thread: numpy and x264
+        # both release the GIL, so preparation overlaps with encoding. Each
+        # frame depends only on its index, so the output stays deterministic.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            pending = deque(pool.submit(make_frame, i) for i in range(min(_PREFETCH, n_frames)))
+            for index in range(n_frames):
+                frame = pending.popleft().result()
+                if index + _PREFETCH < n_frames:
+                    pending.append(pool.submit(make_frame, index + _PREFETCH))
+                container.mux(stream.encode(frame))
         container.mux(stream.encode(None))
 
 
@@ -332,7 +348,8 @@ class _Overlay:
         # value*(256-a) + value*a stays below 2**16.
         a = rgba[..., 3].astype(np.float32) * (256.0 / 255.0)
         a_c = _quad_mean(a)
-        alpha = _Planes(np.rint(a).astype(np.uint16), np.rint(a_c).astype(np.uint16), np.rint(a_c).astype(np.uint16))
+        a_c = np.rint(a_c).astype(np.uint16)
+        alpha = _Planes(np.rint(a).astype(np.uint16), a_c, a_c)
         premul = _Planes(
             np.rint(np.clip(yf, 0, 255) * alpha.y).astype(np.uint16),
             np.rint(np.clip(cbcr[..., 0], 0, 255) * alpha.u).astype(np.uint16),
@@ -442,12 +459,13 @@ def _wrap(text: str, font: ImageFont.FreeTypeFont, max_width: float) -> list[str
 def _split_long_word(word: str, font: ImageFont.FreeTypeFont, max_width: float) -> list[str]:
     if font.getlength(word) <= max_width:
         return [word]
-    pieces, piece = [], ""
+    pieces, piece, piece_w = [], "", 0.0
     for char in word:
-        if piece and font.getlength(piece + char) > max_width:
+        char_w = font.getlength(char)
+        if piece and piece_w + char_w > max_width:
             pieces.append(piece)
-            piece = ""
-        piece += char
+            piece, piece_w = "", 0.0
+        piece, piece_w = piece + char, piece_w + char_w
     return pieces + [piece]
 
 
@@ -504,7 +522,7 @@ def _draw_card(prompt: str, width: int, height: int, fps: int, duration: float, 
     # The header shares the top row with the time badge, so it gets ~60% of it.
     header = f"Runware simulator · seed {seed} · {width}x{height} · {duration:g}s @ {fps} fps"
     size = max(10, round(unit / 30))
-    font, lines, line_h = _fit_text(header, width * 0.6, size * 1.25, size=size, min_size=max(8, size // 2))
+    font, lines, _ = _fit_text(header, width * 0.6, size * 1.25, size=size, min_size=max(8, size // 2))
     draw.text((margin, margin), lines[0], font=font, fill=(220, 220, 220))
 
     if show_prompt:

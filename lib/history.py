@@ -1,0 +1,60 @@
+"""The job history as a table: shaping, filtering and exporting the store's DataFrame.
+
+Exports leave out internal columns (key_id, the raw task with its inline images); no API key is ever
+in the store to begin with.
+"""
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+
+from .media import ROUTE_PREFIX
+
+EXPORT_COLUMNS = ["task_uuid", "status", "created", "finished", "model", "prompt", "duration", "width", "height",
+                  "number_results", "cost", "seeds", "error_code", "error_message", "video_files"]
+
+
+def _error_field(raw, name):
+    return json.loads(raw).get(name) if isinstance(raw, str) and raw else None
+
+
+def shape(raw: pd.DataFrame) -> pd.DataFrame:
+    """From store rows to the columns people read; newest first, as the store returns them."""
+    df = pd.DataFrame(index=raw.index)
+    df["task_uuid"] = raw["task_uuid"]
+    df["status"] = raw["status"]
+    df["created"] = pd.to_datetime(raw["created_at"], unit="s", utc=True)
+    df["finished"] = pd.to_datetime(raw["finished_at"], unit="s", utc=True)
+    for col in ("model", "prompt", "duration", "width", "height", "number_results", "cost"):
+        df[col] = raw[col]
+    results = raw["results_json"].map(json.loads)
+    df["seeds"] = results.map(lambda rs: ", ".join(str(r["seed"]) for r in rs if r.get("seed") is not None))
+    df["video_files"] = results.map(lambda rs: " ".join(r["file"] for r in rs if r.get("file")))
+    df["error_code"] = raw["error_json"].map(lambda e: _error_field(e, "code"))
+    df["error_message"] = raw["error_json"].map(lambda e: _error_field(e, "message"))
+    df["job_link"] = "history?job=" + raw["task_uuid"]
+    first_file = df["video_files"].str.split(" ").str[0]
+    df["video"] = first_file.where(first_file.str.len() > 0).map(lambda f: f"{ROUTE_PREFIX}/{f}", na_action="ignore")
+    return df.reset_index(drop=True)
+
+
+def filter_jobs(df: pd.DataFrame, *, statuses=(), models=(), text: str = "") -> pd.DataFrame:
+    mask = pd.Series(True, index=df.index)
+    if statuses:
+        mask &= df["status"].isin(statuses)
+    if models:
+        mask &= df["model"].isin(models)
+    if text.strip():
+        needle = text.strip()
+        mask &= (df["prompt"].str.contains(needle, case=False, regex=False)
+                 | df["task_uuid"].str.contains(needle, case=False, regex=False))
+    return df[mask]
+
+
+def to_csv(df: pd.DataFrame) -> bytes:
+    return df[EXPORT_COLUMNS].to_csv(index=False).encode("utf-8")
+
+
+def to_json(df: pd.DataFrame) -> bytes:
+    return df[EXPORT_COLUMNS].to_json(orient="records", date_format="iso", indent=2).encode("utf-8")

@@ -1,0 +1,77 @@
+"""The local media cache: every result video is copied into STUDIO_DATA_DIR/media, so it keeps
+playing after Runware's URL expires, and for viewers on other machines.
+
+Videos are served from disk by a small route mounted on Streamlit's own server (st.App routes), with
+HTTP range support, instead of st.video(bytes), which would hold every video in server memory.
+"""
+from __future__ import annotations
+
+import re
+import threading
+from pathlib import Path
+
+from starlette.requests import Request
+from starlette.responses import FileResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+ROUTE_PREFIX = "/videos"
+_NAME = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}-[0-9]{1,2}\.(mp4|webm|mov)$")
+_MIME = {"mp4": "video/mp4", "webm": "video/webm", "mov": "video/quicktime"}
+
+_served_dirs: list[Path] = []
+_lock = threading.Lock()
+
+
+def file_name(task_uuid: str, index: int, output_format: str = "MP4") -> str:
+    return f"{task_uuid}-{index}.{output_format.lower()}"
+
+
+def local_path(media_dir: Path, task_uuid: str, index: int, output_format: str = "MP4") -> Path:
+    return Path(media_dir) / file_name(task_uuid, index, output_format)
+
+
+def serve_from(media_dir: Path) -> None:
+    """Let the video route serve files of this media folder (each settings' data dir registers)."""
+    resolved = Path(media_dir).resolve()
+    with _lock:
+        if resolved not in _served_dirs:
+            _served_dirs.append(resolved)
+
+
+def find(name: str) -> Path | None:
+    if not _NAME.match(name):
+        return None
+    with _lock:
+        dirs = list(_served_dirs)
+    for folder in dirs:
+        path = folder / name
+        if path.is_file():
+            return path
+    return None
+
+
+async def _video_endpoint(request: Request) -> Response:
+    name = request.path_params["name"]
+    path = find(name)
+    if path is None:
+        return PlainTextResponse("Not found", status_code=404)
+    # Names are taskUUIDs: random, so a link is a capability; the bytes never change once written.
+    headers = {"Cache-Control": "private, max-age=86400", "X-Content-Type-Options": "nosniff"}
+    if request.query_params.get("download"):
+        headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    return FileResponse(path, media_type=_MIME[path.suffix[1:]], headers=headers)
+
+
+def video_routes() -> list[Route]:
+    return [Route(ROUTE_PREFIX + "/{name}", _video_endpoint, methods=["GET", "HEAD"])]
+
+
+def video_url(app_url: str | None, base_path: str, name: str) -> str | None:
+    """Absolute URL of a served video as the browser sees the app (st.context.url), or None."""
+    if not app_url:
+        return None
+    match = re.match(r"^(https?://[^/]+)", app_url)
+    if not match:
+        return None
+    base = "/" + base_path.strip("/") if base_path.strip("/") else ""
+    return f"{match.group(1)}{base}{ROUTE_PREFIX}/{name}"

@@ -1,0 +1,71 @@
+"""History: every job of this workspace, newest first; filters, details, re-run, delete, export."""
+import json
+
+import streamlit as st
+
+from lib.history import filter_jobs, to_csv, to_json
+from lib.request import redact_images
+from pages import ui
+
+s = ui.studio()
+ui.mode_banner(s)
+st.title("History")
+df = ui.history_frame(s)
+if df.empty:
+    st.info("No jobs yet. Start one on the Generate page.")
+    st.stop()
+
+left, mid, right = st.columns([2, 2, 3])
+statuses = left.multiselect("Status", sorted(df["status"].unique()), key="h_status")
+models = mid.multiselect("Model", sorted(df["model"].unique()), key="h_model")
+text = right.text_input("Search prompt or task id", key="h_text")
+shown = filter_jobs(df, statuses=statuses, models=models, text=text)
+st.caption(f"{len(shown)} of {len(df)} jobs")
+
+table = shown.assign(video=shown["video"].map(ui.absolute_video_url, na_action="ignore"))
+event = st.dataframe(
+    table, hide_index=True, on_select="rerun", selection_mode="single-row", key="h_table",
+    column_order=["status", "created", "model", "prompt", "duration", "cost", "job_link", "video"],
+    column_config={
+        "status": st.column_config.TextColumn("Status", width="small"),
+        "created": st.column_config.DatetimeColumn("Created", format="YYYY-MM-DD HH:mm:ss"),
+        "model": st.column_config.TextColumn("Model"),
+        "prompt": st.column_config.TextColumn("Prompt", width="large"),
+        "duration": st.column_config.NumberColumn("Duration", format="%d s"),
+        "cost": st.column_config.NumberColumn("Cost", format="$%.3f"),
+        "job_link": st.column_config.LinkColumn("Link", display_text="open"),
+        "video": st.column_config.LinkColumn("Video", display_text="play"),
+    },
+)
+
+export_left, export_right, _ = st.columns([1, 1, 4])
+export_left.download_button("Export CSV", to_csv(shown), "studio-history.csv", "text/csv")
+export_right.download_button("Export JSON", to_json(shown), "studio-history.json", "application/json")
+
+rows = event.selection.rows if event else []
+selected = shown.iloc[rows[0]]["task_uuid"] if rows else st.query_params.get("job")
+job = s.store.get(selected, workspace=s.workspace) if selected else None
+if selected and job is None:
+    st.warning("That job is not in this workspace (it may have been deleted).")
+if job:
+    st.divider()
+    st.subheader("Job details")
+    st.markdown(f"**{ui.status_line(job)}**  \n{ui.job_details_line(job)}  \n`{job.task_uuid}`")
+    st.text(job.prompt)
+    ui.error_box(job)
+    for i in range(len(job.results)):
+        ui.video_player(s, job, i)
+    with st.expander("Parameters"):
+        st.code(json.dumps(redact_images(job.task), indent=2, ensure_ascii=False), language="json")
+    a, b, c = st.columns(3)
+    if a.button("Re-run with these settings", icon="🔁"):
+        st.session_state["prefill_task"] = job.task
+        st.switch_page("pages/generate.py")
+    ui.recheck_button(s, job, key="h_recheck")
+    if not job.pending and c.button("Delete", icon="🗑️", help="Removes the job and its local videos."):
+        s.store.delete(job.task_uuid, workspace=s.workspace)
+        for r in job.results:
+            if r.get("file"):
+                (s.settings.media_dir / r["file"]).unlink(missing_ok=True)
+        st.query_params.pop("job", None)
+        st.rerun()

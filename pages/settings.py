@@ -1,0 +1,31 @@
+"""Settings / status: what the app is connected to and with which limits. Never the key itself."""
+import streamlit as st
+
+from lib.demo import running_simulator
+from lib.settings import ENV_NAMES
+from pages import ui
+
+s = ui.studio()
+ui.mode_banner(s)
+st.title("Settings & status")
+cfg = s.settings
+sim = running_simulator()
+limiter = s.client.limiter
+rows = {
+    "Mode": "Demo (bundled simulator)" if s.demo else "Runware API",
+    "API key": {"demo": "not set (demo mode)", "environment": "set (environment, .env or secrets)",
+                "session": "set (this browser session only)"}[s.key_source],
+    "API URL": s.endpoint if s.demo else cfg.api_url,
+    "Requests per minute (budget)": f"{limiter.used()} used of {cfg.requests_per_minute} in the last minute",
+    "Tasks in flight (budget)": f"{s.tracker.in_flight()} of {cfg.max_in_flight}",
+    "Data directory": str(cfg.data_dir.resolve()),
+    "Workspaces": "one per browser (hosted demo)" if cfg.workspaces == "per-user" else "one shared (local)",
+    "Simulator": f"running at {sim.url}" if sim else "not running (not needed)",
+    "Polling interval": f"{cfg.poll_interval_min:g}-{cfg.poll_interval_max:g} s",
+    "Job timeout": f"{cfg.job_timeout:g} s",
+    "Log level": cfg.log_level,
+}
+st.table({"Setting": list(rows), "Value": list(rows.values())})
+with st.expander("How to change these"):
+    st.markdown("Set them in the environment, a `.env` file or `.streamlit/secrets.toml`:")
+    st.code("\n".join(f"{env}=..." for env in ENV_NAMES.values()))

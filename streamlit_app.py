@@ -1,0 +1,47 @@
+"""Runware Video Studio: the entrypoint routes; the pages render; lib/ does the work.
+
+`streamlit run streamlit_app.py` imports this module, finds `app` (an st.App with the /videos route
+that serves local copies of result videos from disk) and serves it; each browser session then runs
+this same file as its script, where `__name__ == "__main__"`.
+"""
+import logging
+
+import streamlit as st
+
+from lib.media import video_routes
+
+
+def _friendly_error(exc: Exception) -> bool:
+    """No user ever sees a traceback: log it (redacted) and show a plain message instead."""
+    logging.getLogger("studio.app").error("unexpected error: %s", type(exc).__name__, exc_info=exc)
+    st.error("Something went wrong on this page. Your jobs are safe: every job is saved before it is "
+             "sent. Reload the page to continue.", icon="🛟")
+    return True
+
+
+def main() -> None:
+    from pages import ui
+
+    st.set_page_config(page_title="Runware Video Studio", page_icon="🎬", layout="wide")
+    studio = ui.studio()
+    pages = {
+        "generate": st.Page("pages/generate.py", title="Generate", icon=":material/movie:", default=True),
+        "history": st.Page("pages/history.py", title="History", icon=":material/history:", url_path="history"),
+        "gallery": st.Page("pages/gallery.py", title="Gallery", icon=":material/grid_view:", url_path="gallery"),
+        "settings": st.Page("pages/settings.py", title="Settings", icon=":material/settings:", url_path="settings"),
+    }
+    page = st.navigation(list(pages.values()))
+    if st.query_params.get("job") and page is not pages["history"]:
+        # A job link (?job=<taskUUID>) opens that job's details, whatever page it landed on.
+        st.switch_page(pages["history"], query_params=dict(st.query_params))
+    ui.sidebar(studio)
+    if page is not pages["generate"]:
+        with st.sidebar:
+            ui.live_jobs(studio, compact=True)
+    page.run()
+
+
+if __name__ == "__main__":
+    main()
+else:
+    app = st.App("streamlit_app.py", routes=video_routes(), on_script_error=_friendly_error)
