@@ -128,7 +128,7 @@ class Engine:
         with self._lock:
             future = self._renders.get(digest)
             if future is None:
-                future = self._renders[digest] = self._pool.submit(render_mp4, path, **args)
+                future = self._renders[digest] = self._pool.submit(render_mp4, path, output_format=fmt, **args)
         return path, future
 
     # -- getResponse ---------------------------------------------------------------------------------

@@ -65,8 +65,10 @@ def render_mp4(
     seed: int,
     first_frame: bytes | None = None,
     last_frame: bytes | None = None,
+    output_format: str = "MP4",
 ) -> None:
-    """Write a deterministic H.264/MP4 placeholder video to ``out_path``.
+    """Write a deterministic placeholder video to ``out_path``: H.264 in MP4 (default) or MOV, or
+    VP8 in WEBM, as Runware's outputFormat asks.
 
     Without images the video is a seed-coloured card showing the prompt; with
     ``first_frame`` it pans slowly over that image under a prompt caption, and
@@ -113,7 +115,9 @@ def render_mp4(
         frame.time_base = Fraction(1, fps)
         return frame
 
-    _write_atomically(out_path, width, height, fps, n_frames, make_frame)
+    if output_format.upper() not in _CONTAINERS:
+        raise ValueError(f"output_format must be one of {', '.join(_CONTAINERS)}")
+    _write_atomically(out_path, width, height, fps, n_frames, make_frame, output_format.upper())
 
 
 def _validate(width: int, height: int, duration: float, fps: int) -> int:
@@ -134,14 +138,14 @@ def _validate(width: int, height: int, duration: float, fps: int) -> int:
 
 
 def _write_atomically(out_path: str | os.PathLike, width: int, height: int, fps: int, n_frames: int,
-                      make_frame: Callable[[int], av.VideoFrame]) -> None:
+                      make_frame: Callable[[int], av.VideoFrame], output_format: str = "MP4") -> None:
     # The temp file sits next to the target so os.replace is an atomic rename;
     # it is created by the muxer (not mkstemp) so it gets normal permissions.
     out_path = os.fspath(out_path)
     directory, name = os.path.split(os.path.abspath(out_path))
     tmp_path = os.path.join(directory, f".{name}.{uuid.uuid4().hex}.tmp")
     try:
-        _encode(tmp_path, width, height, fps, n_frames, make_frame)
+        _encode(tmp_path, width, height, fps, n_frames, make_frame, output_format)
         os.replace(tmp_path, out_path)
     except BaseException:
         if os.path.exists(tmp_path):
@@ -149,12 +153,22 @@ def _write_atomically(out_path: str | os.PathLike, width: int, height: int, fps:
         raise
 
 
+# outputFormat -> (muxer, muxer options, encoder, encoder options). faststart puts the moov atom
+# first so browsers can start playing before the whole file is downloaded. VP8 in realtime mode
+# keeps WEBM renders within a few times the H.264 cost.
+_CONTAINERS = {
+    "MP4": ("mp4", {"movflags": "+faststart"}, "libx264", _X264_OPTIONS),
+    "MOV": ("mov", {"movflags": "+faststart"}, "libx264", _X264_OPTIONS),
+    "WEBM": ("webm", {}, "libvpx", {"deadline": "realtime", "cpu-used": "8", "b": "2M"}),
+}
+
+
 def _encode(path: str, width: int, height: int, fps: int, n_frames: int,
-            make_frame: Callable[[int], av.VideoFrame]) -> None:
-    # faststart puts the moov atom first so browsers can start playing before
-    # the whole file is downloaded. No creation_time is set, so runs are identical.
-    with av.open(path, "w", format="mp4", options={"movflags": "+faststart"}) as container:
-        stream = container.add_stream("libx264", rate=fps, options=_X264_OPTIONS)
+            make_frame: Callable[[int], av.VideoFrame], output_format: str = "MP4") -> None:
+    # No creation_time is set, so runs are identical.
+    muxer, muxer_options, encoder, encoder_options = _CONTAINERS[output_format]
+    with av.open(path, "w", format=muxer, options=muxer_options) as container:
+        stream = container.add_stream(encoder, rate=fps, options=encoder_options)
         stream.width = width
         stream.height = height
         stream.pix_fmt = "yuv420p"
