@@ -20,7 +20,6 @@ from urllib3.util.retry import Retry
 
 from .budget import RateLimiter
 from .errors import ApiError, DownloadError
-from .logs import register_secret
 
 log = logging.getLogger("studio.client")
 
@@ -57,7 +56,6 @@ class RunwareClient:
                  budget_wait: float = 5.0):
         if not api_key:
             raise ValueError("an API key is required")
-        register_secret(api_key)
         self._api_key = api_key
         self.api_url = api_url.rstrip("/")
         self.timeout = (connect_timeout, read_timeout)

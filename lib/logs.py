@@ -1,19 +1,27 @@
 """Logging with secrets redacted. Every API interaction is logged at DEBUG; the API key never is.
 
 Two layers: the client never formats a key into a message, and, in case some other code does, a
-filter on the handlers replaces every registered secret with "***" before a record is written.
+filter on the handlers scrubs what looks like a credential (a Bearer token, an "apiKey" value) and the
+configured key itself before a record is written. Keys users paste into their own session are NOT
+registered here: this module is shared by every session, and must never hold a user's key.
 """
 from __future__ import annotations
 
 import logging
+import re
 import threading
 
 _secrets: set[str] = set()
 _lock = threading.Lock()
 REDACTED = "***"
+_CREDENTIAL_PATTERNS = [
+    re.compile(r"(Bearer\s+)[^\s'\",}]+", re.IGNORECASE),
+    re.compile(r"""(["']?api_?key["']?\s*[:=]\s*["']?)[^\s'",}]+""", re.IGNORECASE),
+]
 
 
 def register_secret(value: str) -> None:
+    """Redact this exact value too (for the server's configured key)."""
     # Very short values would redact ordinary words; real keys are long.
     if value and len(value) >= 8:
         with _lock:
@@ -25,6 +33,8 @@ def redact(text: str) -> str:
         secrets = sorted(_secrets, key=len, reverse=True)
     for secret in secrets:
         text = text.replace(secret, REDACTED)
+    for pattern in _CREDENTIAL_PATTERNS:
+        text = pattern.sub(lambda m: m.group(1) + REDACTED, text)
     return text
 
 

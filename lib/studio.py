@@ -52,6 +52,7 @@ def open_studio(settings: Settings, *, session_key: str = "", workspace: str = L
     """A Studio for one session. `session_key` (pasted by the user) wins over the configured key;
     with neither, demo mode against the bundled simulator."""
     logs.configure(settings.log_level)
+    logs.register_secret(settings.api_key)  # the server's own key; never a user's pasted one
     key, source = (session_key, "session") if session_key else (settings.api_key, "environment")
     if key:
         mode, api_url, scope_url = "api", settings.api_url, settings.api_url

@@ -26,5 +26,5 @@ for start in range(0, len(chunk), COLUMNS):
             job = s.store.get(row["task_uuid"], workspace=s.workspace)
             if job:
                 ui.video_player(s, job, 0)
-                st.caption(job.prompt[:200])
+                st.text(job.prompt[:200])
                 st.page_link("pages/history.py", label="Details", query_params={"job": job.task_uuid})

@@ -19,6 +19,15 @@ STATUS_COLORS = {"queued": "gray", "submitting": "blue", "processing": "blue", "
                  "error": "red", "timeout": "orange"}
 
 
+def plain(text) -> str:
+    """Text from users or servers, safe inside Markdown: every punctuation character is escaped, so
+    a prompt or an error message shows as typed and never becomes a link, an emoji or formatting."""
+    return "".join("\\" + c if c in _MARKDOWN_PUNCTUATION else c for c in str(text))
+
+
+_MARKDOWN_PUNCTUATION = set("\\`*_{}[]()#+-.!|<>~$:=\"'&")
+
+
 # -- the session's studio ---------------------------------------------------------------------------
 
 def _secrets() -> dict:
@@ -99,7 +108,7 @@ def field_errors(*parameters: str) -> None:
     """Show the validation messages stored for these request fields, right under their widgets."""
     for p in st.session_state.get("problems", []):
         if p.get("parameter") in parameters:
-            st.error(p["message"], icon="⚠️")
+            st.error(plain(p["message"]), icon="⚠️")
 
 
 # -- jobs ---------------------------------------------------------------------------------------------
@@ -145,7 +154,7 @@ def job_details_line(job) -> str:
 def error_box(job) -> None:
     if job.error:
         code = job.error.get("code", "error")
-        st.error(f"**{code}**: {job.error.get('message', '')}", icon="❌")
+        st.error(f"**{plain(code)}**: {plain(job.error.get('message', ''))}", icon="❌")
 
 
 def recheck_button(s: Studio, job, key: str) -> None:
@@ -170,7 +179,7 @@ def _monitor_body(s: Studio, compact: bool, limit: int) -> None:
     report = s.tracker.tick()
     pending = s.pending_jobs()
     if report.problem:
-        st.warning(f"Runware could not be reached this time; retrying. ({report.problem})", icon="📡")
+        st.warning(f"Runware could not be reached this time; retrying. ({plain(report.problem)})", icon="📡")
     if compact:
         if pending:
             st.caption(f"⚙️ {len(pending)} job(s) running")

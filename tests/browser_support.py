@@ -219,9 +219,8 @@ def goto(page, app: AppServer, path: str) -> None:
 def wait_rendered(page) -> None:
     page.locator("h1").first.wait_for(state="visible", timeout=WAIT_MS)
     # The script run that rendered the title may still be going: wait until Streamlit is idle.
-    page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"] [data-testid=\"stStatusWidgetRunningIcon\"]')",
-        timeout=WAIT_MS)
+    page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]').wait_for(state="attached",
+                                                                                  timeout=WAIT_MS)
 
 
 def body_text(page) -> str:

@@ -54,6 +54,9 @@ class SimTask:
 
 
 class Engine:
+    """Tasks live in memory and in a journal (`tasks.jsonl` in the media folder), so a simulator
+    restarted on the same folder still answers for its earlier tasks, as Runware would."""
+
     def __init__(self, catalog: Catalog, media_dir: Path, faults: Faults, *, latency: float = 2.0,
                  base_url: str = "", render_workers: int = 1):
         self.catalog = catalog
@@ -67,6 +70,8 @@ class Engine:
         self._renders: dict[str, Future] = {}  # same inputs, same file: render once
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=render_workers, thread_name_prefix="sim-render")
+        self._journal = self.media_dir / "tasks.jsonl"
+        self._restore()
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
@@ -92,6 +97,7 @@ class Engine:
             self.tasks[sim.uuid] = sim
         if not sim.fails:
             self._start_renders(sim)
+        self._record(sim)
         if task.get("webhookURL") or task.get("uploadEndpoint"):
             threading.Thread(target=self._deliver, args=(sim,), daemon=True).start()
         return {"taskType": "videoInference", "taskUUID": sim.uuid}, []
@@ -101,7 +107,28 @@ class Engine:
         per_second = model.price_per_second_usd or SIMULATED_PRICE_PER_SECOND
         return round(per_second * task.get("duration", model.default_duration) * task.get("numberResults", 1), 4)
 
-    def _start_renders(self, sim: SimTask) -> None:
+    def _record(self, sim: SimTask) -> None:
+        line = json.dumps({"task": sim.task, "created": time.time(), "latency": sim.ready_at - sim.created,
+                           "fails": sim.fails, "videos": [r.video_uuid for r in sim.results]})
+        with self._lock, open(self._journal, "a", encoding="utf-8") as f:
+            f.write(line + "\n")
+
+    def _restore(self) -> None:
+        if not self._journal.is_file():
+            return
+        for line in self._journal.read_text(encoding="utf-8").splitlines():
+            try:
+                rec = json.loads(line)
+            except ValueError:
+                continue  # a line cut short by a crash
+            age = time.time() - rec["created"]
+            created = time.monotonic() - age
+            sim = SimTask(rec["task"], created, created + rec["latency"], rec["fails"])
+            self.tasks[sim.uuid] = sim
+            if not sim.fails:
+                self._start_renders(sim, rec["videos"])
+
+    def _start_renders(self, sim: SimTask, video_uuids: list[str] | None = None) -> None:
         task = sim.task
         model = self.catalog.get(task["model"])
         width, height = task.get("width"), task.get("height")
@@ -119,7 +146,8 @@ class Engine:
                         first_frame=frames.get("first"), last_frame=frames.get("last"))
             fmt = task.get("outputFormat", "MP4").lower()
             path, future = self._render(args, fmt)
-            sim.results.append(Result(str(uuid.uuid4()), seed, path, future))
+            video_uuid = video_uuids[i] if video_uuids else str(uuid.uuid4())
+            sim.results.append(Result(video_uuid, seed, path, future))
 
     def _render(self, args: dict, fmt: str) -> tuple[Path, Future]:
         digest = hashlib.sha256(json.dumps({k: v if not isinstance(v, bytes) else hashlib.sha256(v).hexdigest()
@@ -127,6 +155,9 @@ class Engine:
         path = self.media_dir / f"{digest}.{fmt}"
         with self._lock:
             future = self._renders.get(digest)
+            if future is None and path.is_file():
+                future = self._renders[digest] = Future()  # rendered by an earlier run
+                future.set_result(None)
             if future is None:
                 future = self._renders[digest] = self._pool.submit(render_mp4, path, output_format=fmt, **args)
         return path, future
