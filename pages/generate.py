@@ -101,8 +101,7 @@ def on_generate() -> None:
         ss["problems"] = exc.problems
         return
     ss["problems"] = []
-    job = s.tracker.submit(task, s.workspace)
-    ss["my_jobs"] = [job.task_uuid, *ss.get("my_jobs", [])]
+    s.tracker.submit(task, s.workspace)
     ss["poll_interval"] = None  # re-arm the polling timer for the new job
 
 
@@ -203,6 +202,5 @@ with form:
 
 with jobs:
     st.subheader("Your jobs")
-    if not ss.get("my_jobs"):
-        st.caption("Jobs you start here appear in this panel and update live. Every job is also in History.")
+    st.caption("The newest jobs, updating live. Every job is in History.")
     ui.live_jobs(s)

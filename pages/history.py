@@ -22,7 +22,8 @@ text = right.text_input("Search prompt or task id", key="h_text")
 shown = filter_jobs(df, statuses=statuses, models=models, text=text)
 st.caption(f"{len(shown)} of {len(df)} jobs")
 
-table = shown.assign(video=shown["video"].map(ui.absolute_video_url, na_action="ignore"))
+table = shown.assign(video=shown["video"].map(ui.absolute_video_url, na_action="ignore"),
+                     job_link=shown["job_link"] + ui.workspace_suffix(s))
 event = st.dataframe(
     table, hide_index=True, on_select="rerun", selection_mode="single-row", key="h_table",
     column_order=["status", "created", "model", "prompt", "duration", "cost", "job_link", "video"],
@@ -44,6 +45,8 @@ export_right.download_button("Export JSON", to_json(shown), "studio-history.json
 
 rows = event.selection.rows if event else []
 selected = shown.iloc[rows[0]]["task_uuid"] if rows else st.query_params.get("job")
+if rows:
+    st.query_params["job"] = selected  # the address bar now links to this job
 job = s.store.get(selected, workspace=s.workspace) if selected else None
 if selected and job is None:
     st.warning("That job is not in this workspace (it may have been deleted).")

@@ -11,7 +11,7 @@ import streamlit as st
 from lib.media import video_url
 from lib.settings import SettingsError, load_settings
 from lib.studio import LOCAL_WORKSPACE, Studio, open_studio
-from lib.tracker import key_id, next_interval
+from lib.tracker import TickReport, key_id, next_interval
 
 STATUS_ICONS = {"queued": "⏳", "submitting": "📤", "processing": "⚙️", "success": "✅", "error": "❌",
                 "timeout": "⌛"}
@@ -175,8 +175,15 @@ def job_card(s: Studio, job) -> None:
         recheck_button(s, job, key=f"recheck-{job.task_uuid}")
 
 
+def _tick_due(s: Studio) -> bool:
+    """Widget interactions rerun the page too; only the timer's pace should reach the API."""
+    interval = st.session_state.get("poll_interval") or 0
+    return time.time() - st.session_state.get("last_tick", 0) >= interval * 0.8
+
+
 def _monitor_body(s: Studio, compact: bool, limit: int) -> None:
-    report = s.tracker.tick()
+    report = s.tracker.tick() if _tick_due(s) else TickReport()
+    st.session_state["last_tick"] = time.time()
     pending = s.pending_jobs()
     if report.problem:
         st.warning(f"Runware could not be reached this time; retrying. ({plain(report.problem)})", icon="📡")
@@ -184,11 +191,9 @@ def _monitor_body(s: Studio, compact: bool, limit: int) -> None:
         if pending:
             st.caption(f"⚙️ {len(pending)} job(s) running")
     else:
-        recent = st.session_state.get("my_jobs", [])[:limit]
-        for uuid in recent:
-            job = s.store.get(uuid, workspace=s.workspace)
-            if job:
-                job_card(s, job)
+        # The workspace's newest jobs, not just this session's: a reload mid-job keeps showing it.
+        for job in s.store.jobs(workspace=s.workspace, limit=limit):
+            job_card(s, job)
     interval = next_interval(pending, time.time(), s.settings.poll_interval_min, s.settings.poll_interval_max)
     # A job that finished changes other parts of the page (history, gallery); a new interval needs a
     # new timer. Both take a full rerun; everything else stays inside this fragment.
@@ -217,6 +222,11 @@ def history_frame(s: Studio):
         st.session_state["history_df"] = shape(s.store.frame(s.workspace))
         st.session_state["history_version"] = (s.workspace, version)
     return st.session_state["history_df"]
+
+
+def workspace_suffix(s: Studio) -> str:
+    """What a link must carry to open in the same workspace (per-user mode only)."""
+    return f"&ws={s.workspace}" if s.settings.workspaces == "per-user" else ""
 
 
 def absolute_video_url(path: str) -> str | None:

@@ -384,3 +384,18 @@ def test_next_interval_steps(store):
     # Monotonic: never faster as jobs age.
     steps = [next_interval([at_age(jobs[0], a)], now, 1.5, 10.0) for a in range(0, 400, 5)]
     assert steps == sorted(steps)
+
+
+@pytest.mark.xfail(reason="BUG: Tracker.recheck is not scoped to the tracker's key/API URL: it moves another "
+                          "key's job back to 'processing', where this tracker never polls it", strict=True)
+def test_recheck_is_scoped_to_the_trackers_key(make_tracker, store, simulator):
+    simulator.engine.latency = 2.0
+    alice = make_tracker("alice-key-0123456789abcdef", job_timeout=0.001)
+    task = video_task(seed=42)
+    alice.submit(task, WS)
+    tick_until(alice, lambda: not store.get(task["taskUUID"]).pending)
+    assert status(store, task["taskUUID"]) == "timeout"
+    bob = make_tracker("bob-key-0123456789abcdef")
+    # Bob cannot poll Alice's job, so re-checking it would leave it "processing" for good.
+    assert not bob.recheck(task["taskUUID"])
+    assert status(store, task["taskUUID"]) == "timeout"
