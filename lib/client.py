@@ -81,9 +81,17 @@ class RunwareClient:
 
     def _post(self, tasks: list[dict], *, extra_headers: dict | None = None) -> dict:
         """POST an array of tasks; the parsed body of a 2xx answer, else ApiError."""
-        if self.limiter and not self.limiter.acquire(self.budget_wait):
+        slot = self.limiter.acquire(self.budget_wait) if self.limiter else None
+        if self.limiter and slot is None:
             raise ApiError("The studio's request budget for this minute is used up; it will retry shortly.",
                            retryable=True)
+        try:
+            return self._post_within_budget(tasks, extra_headers)
+        finally:
+            if self.limiter:
+                self.limiter.release(slot)
+
+    def _post_within_budget(self, tasks: list[dict], extra_headers: dict | None) -> dict:
         headers = {"Authorization": f"Bearer {self._api_key}", "Content-Type": "application/json",
                    **(extra_headers or {})}
         kinds = sorted({t.get("taskType", "?") for t in tasks})

@@ -236,9 +236,14 @@ def assert_no_traceback(browser: Browser, *pages) -> None:
     assert not browser.tracebacks, "a traceback was shown at some point:\n" + "\n".join(browser.tracebacks)
 
 
-def video_info(page) -> dict:
-    page.wait_for_function(VIDEO_LOADED_JS, timeout=WAIT_MS)
-    return page.evaluate(VIDEO_INFO_JS)
+def video_info(page, video=None) -> dict:
+    """Wait until a <video> loads (the page's first one, or the given locator's) and describe it."""
+    if video is None:
+        page.wait_for_function(VIDEO_LOADED_JS, timeout=WAIT_MS)
+        return page.evaluate(VIDEO_INFO_JS)
+    handle = video.element_handle(timeout=WAIT_MS)
+    page.wait_for_function("v => v.readyState >= 1 && v.duration > 0", arg=handle, timeout=WAIT_MS)
+    return handle.evaluate("v => ({src: v.currentSrc || v.src, duration: v.duration, readyState: v.readyState})")
 
 
 def task_uuid_from_src(src: str) -> str:

@@ -1,0 +1,225 @@
+"""Shared helpers for bench/bench_app.py and bench/bench_load.py: a Streamlit app as a subprocess on a
+free loopback port, Debian's Chromium via Playwright, a job store filled fast with finished jobs,
+and small /proc readers (RSS, listening ports). Nothing here asserts on timings."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from lib.demo import DEMO_API_URL, DEMO_KEY  # noqa: E402
+from lib.store import COLUMNS, JobStore  # noqa: E402
+from lib.studio import LOCAL_WORKSPACE  # noqa: E402
+from lib.tracker import key_id  # noqa: E402
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+START_TIMEOUT = 90.0
+
+# A video "loads": the browser read its metadata and knows its length.
+VIDEO_LOADED_JS = ("() => { const v = document.querySelector('video');"
+                   " return !!v && v.readyState >= 1 && v.duration > 0; }")
+# Start it (muted, so no autoplay policy can refuse) and report whether play() was accepted.
+VIDEO_PLAY_JS = """async () => {
+  const v = document.querySelector('video');
+  if (!v) return 'no video';
+  v.muted = true;
+  try { await v.play(); return 'playing'; } catch (e) { return 'play() refused: ' + e.name; }
+}"""
+VIDEO_PLAYING_JS = ("() => { const v = document.querySelector('video');"
+                    " return !!v && !v.paused && v.currentTime > 0; }")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# -- the job store ---------------------------------------------------------------------------------
+
+def db_path(data_dir: Path) -> Path:
+    return Path(data_dir) / "studio.sqlite3"
+
+
+def fill_finished_jobs(data_dir: Path, n: int, *, files: list[str] | None = None,
+                       uuids: list[str] | None = None) -> list[str]:
+    """Insert `n` finished (success) demo-mode jobs straight into the store's SQLite file, newest last.
+    `files[i]` is job i's local video file name (default: `<uuid>-0.mp4`, which need not exist)."""
+    data_dir = Path(data_dir)
+    JobStore(db_path(data_dir))  # creates the schema exactly as the app does
+    kid = key_id(DEMO_KEY)
+    now = time.time()
+    uuids = list(uuids) if uuids else [str(uuid.uuid4()) for _ in range(n)]
+    models = [("runware:108@22", 640, 360), ("klingai:5@3", 1920, 1080), ("runware:108@22", 1280, 720)]
+    rows = []
+    for i, task_uuid in enumerate(uuids):
+        model, width, height = models[i % len(models)]
+        prompt = (f"Bench job {i}: a red fox trotting through a snowy birch forest at golden hour, "
+                  f"cinematic lighting, take {i % 97}")
+        task = {"taskType": "videoInference", "taskUUID": task_uuid, "positivePrompt": prompt, "model": model,
+                "duration": 5, "width": width, "height": height, "numberResults": 1, "outputFormat": "MP4",
+                "outputQuality": 95, "includeCost": True, "deliveryMethod": "async"}
+        file = files[i] if files else f"{task_uuid}-0.mp4"
+        results = [{"videoUUID": str(uuid.uuid4()), "videoURL": "http://127.0.0.1:9/x.mp4", "seed": 1000 + i,
+                    "cost": 0.25, "file": file}]
+        created = now - (n - i) * 10.0
+        row = {"task_uuid": task_uuid, "workspace": LOCAL_WORKSPACE, "api_url": DEMO_API_URL, "key_id": kid,
+               "status": "success", "created_at": created, "updated_at": created + 8, "submitted_at": created + 0.1,
+               "finished_at": created + 8, "model": model, "prompt": prompt, "duration": 5, "width": width,
+               "height": height, "number_results": 1, "task_json": json.dumps(task),
+               "results_json": json.dumps(results), "error_json": None, "cost": 0.25, "attempts": 1}
+        rows.append([row[c] for c in COLUMNS])
+    with sqlite3.connect(db_path(data_dir)) as db:
+        db.executemany(f"INSERT INTO jobs ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})", rows)
+    return uuids
+
+
+def status_counts(data_dir: Path) -> dict[str, int]:
+    """{status: count} read straight from the app's SQLite file (read-only; {} before it exists)."""
+    path = db_path(data_dir)
+    if not path.exists():
+        return {}
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
+    try:
+        return dict(db.execute("SELECT status, COUNT(*) FROM jobs GROUP BY status").fetchall())
+    except sqlite3.OperationalError:  # the app has not created the table yet
+        return {}
+    finally:
+        db.close()
+
+
+# -- processes ---------------------------------------------------------------------------------------
+
+class StreamlitProcess:
+    """`python -m streamlit run <script>` on a free port, in demo mode (no RUNWARE_API_KEY)."""
+
+    def __init__(self, script: str | Path, data_dir: Path, log_path: Path, extra_env: dict | None = None,
+                 cwd: Path = REPO):
+        self.script, self.data_dir, self.log_path, self.cwd = str(script), Path(data_dir), Path(log_path), cwd
+        self.extra_env = dict(extra_env or {})
+        self.proc: subprocess.Popen | None = None
+        self.port: int | None = None
+        self._log = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def start(self) -> "StreamlitProcess":
+        env = dict(os.environ)
+        env.pop("RUNWARE_API_KEY", None)
+        env.update({"STUDIO_DATA_DIR": str(self.data_dir), "PYTHONUNBUFFERED": "1", **self.extra_env})
+        self.port = free_port()
+        self._log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", self.script, "--server.port", str(self.port),
+             "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+            cwd=self.cwd, env=env, stdout=self._log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"streamlit exited with {self.proc.returncode}:\n{self.log()[-3000:]}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2) as r:
+                    if r.read().decode().strip() == "ok":
+                        return self
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"streamlit did not become healthy in {START_TIMEOUT:g} s")
+            time.sleep(0.2)
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            if self.proc.poll() is None:
+                self.proc.send_signal(signal.SIGTERM)
+                try:
+                    self.proc.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    self.proc.kill()
+                    self.proc.wait(timeout=15)
+            self.proc = None
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def __enter__(self) -> "StreamlitProcess":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def rss_bytes(pid: int) -> int:
+    """VmRSS of a process, from /proc/<pid>/status."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError(f"no VmRSS for pid {pid}")
+
+
+def listening_ports(pid: int) -> set[int]:
+    """TCP ports a process listens on (its socket inodes matched against /proc/net/tcp{,6})."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    ports = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            parts = line.split()
+            if parts[3] == "0A" and parts[9] in inodes:  # 0A = LISTEN
+                ports.add(int(parts[1].rsplit(":", 1)[1], 16))
+    return ports
+
+
+def get_json(url: str, timeout: float = 10) -> dict:
+    with urllib.request.urlopen(url, timeout=timeout) as r:
+        return json.loads(r.read())
+
+
+# -- the browser ---------------------------------------------------------------------------------------
+
+def launch_chromium(playwright):
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+
+
+def wait_idle(page, timeout_ms: float = 60_000) -> None:
+    """Wait until Streamlit has rendered a title and its script is not running."""
+    page.locator("h1").first.wait_for(state="visible", timeout=timeout_ms)
+    page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]').wait_for(
+        state="attached", timeout=timeout_ms)
+
+
+def fmt_mb(n: float) -> str:
+    return f"{n / 2**20:.1f} MB"
