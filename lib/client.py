@@ -95,27 +95,32 @@ class RunwareClient:
         headers = {"Authorization": f"Bearer {self._api_key}", "Content-Type": "application/json",
                    **(extra_headers or {})}
         kinds = sorted({t.get("taskType", "?") for t in tasks})
-        # Bodies that are not JSON or are cut short come back with a good status, so urllib3's Retry
-        # never sees them: these get their own small, bounded retry.
+        label = f"POST {self.api_url} {','.join(kinds)} x{len(tasks)}"
+        # urllib3's Retry covers connection errors, timeouts and 429/5xx statuses. A body cut short,
+        # or one that is not JSON under a good status, comes after it: only those retry here.
         for attempt in range(self.retries + 1):
             started = time.monotonic()
             try:
                 resp = self.session.post(self.api_url, data=json.dumps(tasks), headers=headers,
                                          timeout=self.timeout)
                 body = resp.json()
+            except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError) as exc:
+                failure = ApiError(f"Runware's answer was cut short ({type(exc).__name__}).", retryable=True)
             except requests.exceptions.JSONDecodeError:
                 failure = ApiError(f"Runware answered HTTP {resp.status_code} with a body that is not JSON.",
                                    status=resp.status_code, retryable=True)
+                if resp.status_code >= 500:
+                    break  # a 5xx was retried by urllib3 already
             except requests.exceptions.RequestException as exc:
                 failure = ApiError(f"Could not reach Runware ({type(exc).__name__}).", retryable=True)
+                break  # retried by urllib3 already
             else:
-                log.debug("POST %s %s x%d -> %s in %.2fs", self.api_url, ",".join(kinds), len(tasks),
-                          resp.status_code, time.monotonic() - started)
+                log.debug("%s -> %s in %.2fs", label, resp.status_code, time.monotonic() - started)
                 return self._check(resp.status_code, body)
-            log.debug("POST %s %s x%d failed (attempt %d): %s", self.api_url, ",".join(kinds), len(tasks),
-                      attempt + 1, failure)
+            log.debug("%s failed (attempt %d): %s", label, attempt + 1, failure)
             if attempt < self.retries:
                 time.sleep(min(self.backoff * 2 ** attempt, 10))
+        log.debug("%s gave up: %s", label, failure)
         raise failure
 
     @staticmethod

@@ -5,7 +5,8 @@ mid-submit loses nothing: on the next tick the same taskUUID is sent again, and 
 `conflictTaskUUID` answer tells us it already had it. Statuses:
 
   queued      waiting for room in the tasks-in-flight budget; not sent yet
-  submitting  row written, submit under way or to be resent under the same taskUUID
+  submitting  row written, submit under way or to be resent under the same taskUUID (`error`
+              then holds why the last attempt failed)
   processing  Runware accepted it; being polled
   success     every result is fetched into the local media folder
   error       Runware or the download said no; `error` holds Runware's code and message
@@ -131,19 +132,26 @@ class JobStore:
                        list(row.values()))
         return self.get(task["taskUUID"])
 
-    def update(self, task_uuid: str, **changes) -> None:
+    @staticmethod
+    def _columns(changes: dict) -> dict:
+        """Field names to columns: results and error are stored as JSON."""
+        out = dict(changes)
         for name, column in (("results", "results_json"), ("error", "error_json")):
-            if name in changes:
-                value = changes.pop(name)
-                changes[column] = json.dumps(value) if value is not None else None
-        changes["updated_at"] = time.time()
+            if name in out:
+                value = out.pop(name)
+                out[column] = json.dumps(value) if value is not None else None
+        out["updated_at"] = time.time()
+        return out
+
+    def update(self, task_uuid: str, **changes) -> None:
+        changes = self._columns(changes)
         sets = ", ".join(f"{k} = ?" for k in changes)
         with self._conn() as db:
             db.execute(f"UPDATE jobs SET {sets} WHERE task_uuid = ?", [*changes.values(), task_uuid])
 
     def claim(self, task_uuid: str, from_status: str, to_status: str, **changes) -> bool:
         """Move a job between statuses only if no one else did first (compare-and-set)."""
-        changes = {"status": to_status, "updated_at": time.time(), **changes}
+        changes = self._columns({"status": to_status, **changes})
         sets = ", ".join(f"{k} = ?" for k in changes)
         with self._conn() as db:
             cur = db.execute(f"UPDATE jobs SET {sets} WHERE task_uuid = ? AND status = ?",

@@ -23,7 +23,8 @@ from .store import IN_FLIGHT, Job, JobStore
 
 log = logging.getLogger("studio.tracker")
 
-# A submit still unanswered after this long is sent again under the same taskUUID.
+# A submit still unanswered after this long is sent again under the same taskUUID. (One whose last
+# attempt ended in a failure is sent again at the next tick: it cannot still be under way.)
 RESUBMIT_AFTER = 20.0
 # Transient download failures before a job is marked failed (it can be re-checked).
 MAX_DOWNLOAD_ATTEMPTS = 5
@@ -112,12 +113,13 @@ class Tracker:
             if exc.retryable:
                 # Runware may or may not have it: stay "submitting" and resend the same taskUUID later.
                 report.problem = str(exc)
+                self.store.update(job.task_uuid, error={"code": "notConfirmed", "message": str(exc)})
                 return
             error = exc.errors[0] if exc.errors else {"code": f"http{exc.status}", "message": str(exc)}
             self.store.update(job.task_uuid, status="error", error=error, finished_at=time.time())
             report.finished.append(job.task_uuid)
             return
-        self.store.claim(job.task_uuid, "submitting", "processing", submitted_at=time.time())
+        self.store.claim(job.task_uuid, "submitting", "processing", submitted_at=time.time(), error=None)
         report.changed.append(job.task_uuid)
 
     # -- the polling step ---------------------------------------------------------------------------
@@ -126,7 +128,7 @@ class Tracker:
         report = TickReport()
         now = time.time()
         for job in self.store.jobs(statuses=["submitting"], **self._mine()):
-            if now - job.updated_at > RESUBMIT_AFTER:
+            if job.error or now - job.updated_at > RESUBMIT_AFTER:
                 self._send(job, report)
         processing = self.store.jobs(statuses=["processing"], **self._mine())
         if processing:

@@ -152,9 +152,13 @@ def job_details_line(job) -> str:
 
 
 def error_box(job) -> None:
-    if job.error:
-        code = job.error.get("code", "error")
-        st.error(f"**{plain(code)}**: {plain(job.error.get('message', ''))}", icon="❌")
+    if not job.error:
+        return
+    text = f"**{plain(job.error.get('code', 'error'))}**: {plain(job.error.get('message', ''))}"
+    if job.pending:
+        st.warning(f"Not confirmed by Runware yet; retrying with the same task id. {text}", icon="📡")
+    else:
+        st.error(text, icon="❌")
 
 
 def recheck_button(s: Studio, job, key: str) -> None:

@@ -219,7 +219,7 @@ def test_generate_plays_from_the_app_and_lands_in_history(browser, demo_app, sha
         expect(history.get_by_text("1 of 1 jobs"), attempt).to_be_visible()
         expect(history.get_by_text("Job details"), attempt).to_be_visible()
         expect(prompt_text(history, prompt), attempt).to_be_visible()
-        expect(history.get_by_text(uuid).first, attempt).to_be_visible()
+        expect(history.locator("code").filter(has_text=re.compile(f"^{uuid}$")), attempt).to_be_visible()
         details = video_info(history)
         assert assert_own_video_url(details["src"], demo_app) == uuid
         assert details["duration"] == pytest.approx(DEFAULT_DURATION, abs=0.5)
@@ -274,9 +274,12 @@ def test_no_page_ever_shows_a_traceback(browser, demo_app, shared):
         goto(page, demo_app, "/gallery")
         expect(prompt_text(page, shared["prompt"])).to_be_visible()
         video_info(page)
-    # A bad video name is a plain 404, not an error page.
-    r = page.request.get(demo_app.url + "/videos/..%2Fstudio.sqlite3")
+    # A missing or bad video name is a plain client error, not an error page (nor another file).
+    r = page.request.get(demo_app.url + "/videos/00000000-0000-4000-8000-000000000000-0.mp4")
     assert r.status == 404 and "Traceback" not in r.text()
+    for bad in ("..%2Fstudio.sqlite3", "%2E%2E%2Fstudio.sqlite3", "x.mp4"):
+        r = page.request.get(demo_app.url + "/videos/" + bad)
+        assert 400 <= r.status < 500 and b"SQLite" not in r.body() and b"Traceback" not in r.body(), bad
     # And the form's own validation shows messages, not exceptions.
     goto(page, demo_app, "/")
     page.get_by_label("Prompt", exact=True).fill("x")

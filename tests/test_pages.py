@@ -119,15 +119,6 @@ def sim_posts() -> int:
     return sim.stats.snapshot()["posts"] if sim else 0
 
 
-def generate_with(at: AppTest, **values) -> AppTest:
-    posts = sim_posts()
-    for key, value in values.items():
-        widget = at.get_widget(key) if hasattr(at, "get_widget") else None
-        (widget or _widget(at, key)).set_value(value)
-    run(at)
-    return click(at, "Generate"), posts
-
-
 def _widget(at, key):
     for kind in ("text_area", "text_input", "selectbox", "number_input", "toggle", "checkbox", "slider"):
         try:
@@ -156,7 +147,6 @@ def test_generate_page_renders_in_demo_mode(data_dir):
     for key in ("f_model", "f_prompt", "f_size", "f_duration", "f_results", "f_format", "f_quality",
                 "f_webhook", "f_ttl", "f_cost", "f_provider", "f_advanced", "f_upload"):
         assert _widget(at, key) is not None
-    assert at.selectbox(key="f_model").value in [m for m in at.selectbox(key="f_model").options] or True
     preview = json.loads(at.code[0].value)
     assert preview[0]["taskType"] == "videoInference" and preview[0]["model"] == at.selectbox(key="f_model").value
     assert not errors(at)
@@ -209,14 +199,14 @@ def test_gallery_with_videos_and_pages(data_dir, tmp_path):
     assert len(at.get("video")) == 8  # 9 per page, newest first: the missing one shows a warning instead
     assert any("missing" in w.value for w in at.warning)
     texts = [t.value for t in at.text]
-    assert "Lost video" in texts and "Gallery prompt 9" in texts and "Gallery prompt 0" not in texts
+    assert texts == ["Lost video"] + [f"Gallery prompt {i}" for i in range(9, 1, -1)]
     links = at.get("page_link")
     assert len(links) == 9
 
     page.set_value(2)
     run(at)
-    assert len(at.get("video")) == 1
-    assert [t.value for t in at.text] == ["Gallery prompt 0"]
+    assert len(at.get("video")) == 2  # 11 finished jobs: 9 on page one, 2 here
+    assert [t.value for t in at.text] == ["Gallery prompt 1", "Gallery prompt 0"]
     assert missing and uuids
 
 
@@ -278,9 +268,7 @@ def test_empty_prompt_is_refused_at_the_field(data_dir):
     posts = sim_posts()
     click(at, "Generate")
     assert any("Write a prompt" in e for e in errors(at))
-    after_prompt = element_after(at, "f_prompt")
-    assert after_prompt.type == "alert" or "Write a prompt" in unescape(getattr(after_prompt, "value", ""))
-    assert "Write a prompt" in unescape(after_prompt.value)
+    assert "Write a prompt" in unescape(element_after(at, "f_prompt").value)
     assert any("Nothing was sent" in e for e in errors(at))
     assert store_for(data_dir).count() == 0
     assert sim_posts() == posts
@@ -424,9 +412,7 @@ def test_custom_model(data_dir):
     click(at, "Generate")
     assert any("AIR" in e and "not a model id" in e for e in errors(at)), errors(at)
     # Shown at the model field, above the prompt.
-    after_air = element_after(at, "f_custom_air")
-    assert after_air.type == "alert" if hasattr(after_air, "type") else True
-    assert "AIR" in unescape(after_air.value)
+    assert "AIR" in unescape(element_after(at, "f_custom_air").value)
     assert store_for(data_dir).count() == 0
     assert sim_posts() == posts
     # A well-formed custom id is accepted by the form (the simulator then refuses it: Runware's answer).
@@ -557,19 +543,19 @@ def test_rerun_prefills_the_form(history):
                           "tick, so page reruns closer together than 0.8 x the interval postpone polling "
                           "indefinitely", strict=True)
 def test_reruns_between_ticks_do_not_postpone_polling(data_dir, monkeypatch):
-    monkeypatch.setenv("STUDIO_POLL_INTERVAL_MIN", "5")  # a tick is due 4 s after the previous one
+    monkeypatch.setenv("STUDIO_POLL_INTERVAL_MIN", "3")  # a tick is due 2.4 s after the previous one
     at = open_page()
     at.text_area(key="f_prompt").set_value("A slow clock")
     run(at)
-    time.sleep(4.5)  # the first tick after the click is due
+    time.sleep(2.6)  # so the run after the click ticks
     click(at, "Generate")
     assert store_for(data_dir).jobs()[0].status == "processing"
-    time.sleep(2.5)
-    run(at)  # a widget-driven rerun: not due yet (2.5 s < 4 s), so no tick
+    time.sleep(1.6)
+    run(at)  # a widget-driven rerun: not due yet (1.6 s < 2.4 s), so no tick
     polls_before = _get_response_posts()
-    time.sleep(2.5)
-    run(at)  # 5 s since the last tick: due
-    assert _get_response_posts() > polls_before, "no poll 5 s after the last one"
+    time.sleep(1.6)
+    run(at)  # 3.2 s since the last tick: due
+    assert _get_response_posts() > polls_before, "no poll 3.2 s after the last one"
 
 
 def _get_response_posts() -> int:
