@@ -29,18 +29,23 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-component-update", "--disable-sync"]
 START_TIMEOUT = 90.0
 
+# JS taking one argument, a substring of the wanted <video>'s source URL ("" = the first video): the
+# page may show several videos (e.g. the workspace's newest jobs), so find ours by its taskUUID.
+_FIND_VIDEO = ("const v = [...document.querySelectorAll('video')]"
+               ".find(v => (v.currentSrc || v.src || '').includes(part));")
 # A video "loads": the browser read its metadata and knows its length.
-VIDEO_LOADED_JS = ("() => { const v = document.querySelector('video');"
-                   " return !!v && v.readyState >= 1 && v.duration > 0; }")
+VIDEO_LOADED_JS = "(part) => { " + _FIND_VIDEO + " return !!v && v.readyState >= 1 && v.duration > 0; }"
 # Start it (muted, so no autoplay policy can refuse) and report whether play() was accepted.
-VIDEO_PLAY_JS = """async () => {
-  const v = document.querySelector('video');
+VIDEO_PLAY_JS = """async (part) => {
+  """ + _FIND_VIDEO + """
   if (!v) return 'no video';
   v.muted = true;
   try { await v.play(); return 'playing'; } catch (e) { return 'play() refused: ' + e.name; }
 }"""
-VIDEO_PLAYING_JS = ("() => { const v = document.querySelector('video');"
-                    " return !!v && !v.paused && v.currentTime > 0; }")
+VIDEO_PLAYING_JS = "(part) => { " + _FIND_VIDEO + " return !!v && !v.paused && v.currentTime > 0; }"
+VIDEO_PAUSE_JS = "(part) => { " + _FIND_VIDEO + " if (v) v.pause(); }"
+VIDEO_INFO_JS = ("(part) => { " + _FIND_VIDEO + " return v && (v.videoWidth + 'x' + v.videoHeight + ', '"
+                 " + v.duration.toFixed(1) + ' s, ' + (v.currentSrc || v.src).split('/').pop()); }")
 
 
 def free_port() -> int:
@@ -86,6 +91,21 @@ def fill_finished_jobs(data_dir: Path, n: int, *, files: list[str] | None = None
     with sqlite3.connect(db_path(data_dir)) as db:
         db.executemany(f"INSERT INTO jobs ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})", rows)
     return uuids
+
+
+def task_uuid_of(data_dir: Path, prompt: str) -> str | None:
+    """The taskUUID of the job with this prompt, or None while there is none."""
+    path = db_path(data_dir)
+    if not path.exists():
+        return None
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
+    try:
+        row = db.execute("SELECT task_uuid FROM jobs WHERE prompt = ? ORDER BY created_at DESC", [prompt]).fetchone()
+        return row[0] if row else None
+    except sqlite3.OperationalError:
+        return None
+    finally:
+        db.close()
 
 
 def status_counts(data_dir: Path) -> dict[str, int]:

@@ -12,8 +12,8 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import shutil
 import statistics
+import struct
 import sys
 import tempfile
 import time
@@ -22,8 +22,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._support import (REPO, VIDEO_LOADED_JS, VIDEO_PLAY_JS, VIDEO_PLAYING_JS,  # noqa: E402
-                            StreamlitProcess, fill_finished_jobs, fmt_mb, launch_chromium, rss_bytes, wait_idle)
+from bench._support import (REPO, VIDEO_INFO_JS, VIDEO_LOADED_JS, VIDEO_PAUSE_JS, VIDEO_PLAY_JS,  # noqa: E402
+                            VIDEO_PLAYING_JS, StreamlitProcess, fill_finished_jobs, fmt_mb, launch_chromium,
+                            rss_bytes, task_uuid_of, wait_idle)
 
 PARTS = ("rerun", "tick", "click", "memory")
 WAIT_MS = 90_000
@@ -127,12 +128,27 @@ def bench_tick(pending: int, ticks: int) -> None:
 
 # -- 3. click Generate -> playing video ---------------------------------------------------------------
 
+def _model_of(data_dir: Path, task_uuid: str) -> str:
+    import sqlite3
+
+    from bench._support import db_path
+
+    db = sqlite3.connect(f"file:{db_path(data_dir)}?mode=ro", uri=True)
+    try:
+        model, w, h, d = db.execute("SELECT model, width, height, duration FROM jobs WHERE task_uuid = ?",
+                                    [task_uuid]).fetchone()
+    finally:
+        db.close()
+    return f"{model} {w}x{h} {d:g} s"
+
+
 def bench_click(runs: int) -> None:
     from playwright.sync_api import sync_playwright
 
-    print(f"\n== 3. seconds from clicking Generate to a playing video (demo mode, real app + Chromium) ==")
+    print("\n== 3. seconds from clicking Generate to a playing video (demo mode, real app + Chromium) ==")
     with tempfile.TemporaryDirectory(prefix="bench-click-") as tmp, sync_playwright() as p:
-        app = StreamlitProcess("streamlit_app.py", Path(tmp) / "data", Path(tmp) / "app.log")
+        data_dir = Path(tmp) / "data"
+        app = StreamlitProcess("streamlit_app.py", data_dir, Path(tmp) / "app.log")
         browser = None
         try:
             t0 = time.perf_counter()
@@ -152,20 +168,27 @@ def bench_click(runs: int) -> None:
                     button = page.get_by_role("button", name="Generate")
                     t0 = time.perf_counter()
                     button.click()
-                    page.wait_for_function(VIDEO_LOADED_JS, timeout=WAIT_MS, polling=50)
+                    # The page may list other jobs' videos too: wait for the one of THIS job.
+                    task_uuid = None
+                    while task_uuid is None and time.perf_counter() - t0 < WAIT_MS / 1000:
+                        task_uuid = task_uuid_of(data_dir, prompt)
+                        time.sleep(0.02)
+                    if task_uuid is None:
+                        raise RuntimeError(f"no job row for the prompt {prompt!r} after the click")
+                    t_row = time.perf_counter() - t0
+                    page.wait_for_function(VIDEO_LOADED_JS, arg=task_uuid, timeout=WAIT_MS, polling=50)
                     t_loaded = time.perf_counter() - t0
-                    state = page.evaluate(VIDEO_PLAY_JS)
+                    state = page.evaluate(VIDEO_PLAY_JS, task_uuid)
                     t_playing = None
                     if state == "playing":
-                        page.wait_for_function(VIDEO_PLAYING_JS, timeout=WAIT_MS, polling=50)
+                        page.wait_for_function(VIDEO_PLAYING_JS, arg=task_uuid, timeout=WAIT_MS, polling=50)
                         t_playing = time.perf_counter() - t0
                         playing.append(t_playing)
                     loaded.append(t_loaded)
-                    done = page.get_by_text("✅ done").count()
-                    info = page.evaluate("() => { const v = document.querySelector('video');"
-                                         " return v.videoWidth + 'x' + v.videoHeight + ' ' + v.duration.toFixed(1) + ' s'; }")
-                    print(f"run {i + 1}: video loaded {t_loaded:.2f} s · playing "
-                          f"{f'{t_playing:.2f} s' if t_playing else state} · {info} · '✅ done' cards: {done}")
+                    info = page.evaluate(VIDEO_INFO_JS, task_uuid)
+                    model = _model_of(data_dir, task_uuid)
+                    print(f"run {i + 1}: row written {t_row:.2f} s · video loaded {t_loaded:.2f} s · playing "
+                          f"{f'{t_playing:.2f} s' if t_playing else state} · {model} · {info}")
                 finally:
                     context.close()
             print(f"click -> video loaded (readyState>=1, duration>0): median {median(loaded):.2f} s of {len(loaded)}")
@@ -191,32 +214,38 @@ if name and name in os.listdir(folder):
 '''
 
 
-def _play_all(browser, base_url: str, paths: list[str], label: str) -> tuple[int, int, int]:
-    """Open base page, then each path in turn (one session after another, like a user clicking links),
-    waiting until its video loads and plays. Returns (loaded, playing, failures)."""
-    context = browser.new_context(viewport={"width": 1400, "height": 900})
+def _play_all(browser, base_url: str, paths: list[tuple[str, str]], label: str, keep_open: bool):
+    """Open each (path, video file) and wait until its video loads and plays. keep_open: every page
+    stays open in its own tab (one live session per video, like that many viewers), each video paused
+    once it played; else one tab goes from page to page (each old session is closed).
+    Returns (loaded, playing, failures, the context, still open)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
     context.set_default_timeout(WAIT_MS)
-    page = context.new_page()
+    page = None
     ok = playing = failed = 0
-    try:
-        for path in paths:
-            try:
-                page.goto(base_url + path)
-                wait_idle(page)
-                page.wait_for_function(VIDEO_LOADED_JS, timeout=WAIT_MS, polling=100)
-                ok += 1
-                if page.evaluate(VIDEO_PLAY_JS) == "playing":
-                    page.wait_for_function(VIDEO_PLAYING_JS, timeout=20_000, polling=100)
-                    playing += 1
-            except Exception as exc:  # report, keep going
-                failed += 1
-                print(f"   {label}: {path} failed: {type(exc).__name__}: {str(exc).splitlines()[0][:160]}")
-    finally:
-        context.close()
-    return ok, playing, failed
+    for path, file in paths:
+        try:
+            if page is None or keep_open:
+                page = context.new_page()
+            page.goto(base_url + path)
+            wait_idle(page)
+            part = file  # "" = the page's first (only) video
+            page.wait_for_function(VIDEO_LOADED_JS, arg=part, timeout=WAIT_MS, polling=100)
+            ok += 1
+            if page.evaluate(VIDEO_PLAY_JS, part) == "playing":
+                page.wait_for_function(VIDEO_PLAYING_JS, arg=part, timeout=20_000, polling=100)
+                playing += 1
+            if keep_open:
+                page.evaluate(VIDEO_PAUSE_JS, part)
+        except Exception as exc:  # report, keep going
+            failed += 1
+            print(f"   {label}: {path} failed: {type(exc).__name__}: {str(exc).splitlines()[0][:160]}")
+    return ok, playing, failed, context
 
 
-def _measure(browser, app: StreamlitProcess, home: str, paths: list[str], label: str, settle: float) -> dict:
+def _measure(browser, app: StreamlitProcess, home: str, paths: list[tuple[str, str]], label: str, settle: float,
+             keep_open: bool) -> dict:
+    # One page first, so "before" includes the first session (imports, the demo simulator).
     context = browser.new_context()
     page = context.new_page()
     page.goto(app.url + home)
@@ -225,14 +254,32 @@ def _measure(browser, app: StreamlitProcess, home: str, paths: list[str], label:
     time.sleep(settle)
     before = rss_bytes(app.pid)
     t0 = time.perf_counter()
-    ok, playing, failed = _play_all(browser, app.url, paths, label)
+    ok, playing, failed, context = _play_all(browser, app.url, paths, label, keep_open)
     elapsed = time.perf_counter() - t0
     time.sleep(settle)
     after = rss_bytes(app.pid)
+    context.close()
     return {"before": before, "after": after, "ok": ok, "playing": playing, "failed": failed, "elapsed": elapsed}
 
 
-def bench_memory(count: int, settle: float) -> None:
+def _grainy_jpeg(width: int, height: int, seed: int) -> bytes:
+    """A busy synthetic photo (colour bands plus grain), so the panned video is not trivially small."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    x = np.linspace(0.0, 1.0, width, dtype=np.float32)[None, :]
+    y = np.linspace(0.0, 1.0, height, dtype=np.float32)[:, None]
+    rgb = np.stack([x * 255 + 0 * y, y * 255 + 0 * x, (0.5 + 0.5 * np.sin(20 * x + 10 * y)) * 255], axis=-1)
+    rgb += rng.normal(0.0, 40.0, rgb.shape).astype(np.float32)
+    buf = io.BytesIO()
+    Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8)).save(buf, format="JPEG", quality=90)
+    return buf.getvalue()
+
+
+def bench_memory(count: int, settle: float, plain: bool, keep_open: bool) -> None:
     from playwright.sync_api import sync_playwright
 
     from lib.simulator.render import render_mp4
@@ -242,18 +289,26 @@ def bench_memory(count: int, settle: float) -> None:
         tmp = Path(tmp)
         source = tmp / "source.mp4"
         t0 = time.perf_counter()
+        # A plain prompt card compresses to ~0.1 MB; panning over a grainy picture gives ~1 MB, so the two
+        # routes' memory can be told apart from noise.
         render_mp4(source, prompt="Memory bench: one video, many names", width=1280, height=720, duration=5,
-                   fps=24, seed=11)
-        size = source.stat().st_size
-        print(f"rendered one 1280x720 5 s mp4 ({fmt_mb(size)}) in {time.perf_counter() - t0:.1f} s; "
+                   fps=24, seed=11, first_frame=None if plain else _grainy_jpeg(1280, 720, 3))
+        size = source.stat().st_size + 8 + 36
+        kind = "prompt card" if plain else "pan over a grainy picture"
+        print(f"rendered one 1280x720 5 s 24 fps mp4 ({kind}, {fmt_mb(size)}) in {time.perf_counter() - t0:.1f} s; "
               f"{count} copies = {fmt_mb(size * count)} ({size * count:,} bytes) in total")
         data_dir = tmp / "data"
         media = data_dir / "media"
         media.mkdir(parents=True)
         uuids = [str(uuid.uuid4()) for _ in range(count)]
         files = [f"{u}-0.mp4" for u in uuids]
-        for name in files:
-            shutil.copyfile(source, media / name)
+        # Byte-identical copies would be stored ONCE by Streamlit's media manager (it keys files by a
+        # hash of their content), so each copy ends with its own top-level MP4 'free' box (ignored by
+        # players): same video, distinct bytes.
+        data = source.read_bytes()
+        for u, name in zip(uuids, files):
+            tag = u.encode()
+            (media / name).write_bytes(data + struct.pack(">I", 8 + len(tag)) + b"free" + tag)
         fill_finished_jobs(data_dir, count, files=files, uuids=uuids)
 
         browser = launch_chromium(p)
@@ -261,28 +316,36 @@ def bench_memory(count: int, settle: float) -> None:
         try:
             with StreamlitProcess("streamlit_app.py", data_dir, tmp / "app.log") as app:
                 results["disk route /videos"] = _measure(
-                    browser, app, "/history", [f"/history?job={u}" for u in uuids], "disk route /videos", settle)
+                    browser, app, "/history", [(f"/history?job={u}", f) for u, f in zip(uuids, files)],
+                    "disk route /videos", settle, keep_open)
             script_dir = tmp / "bytes_app"
             script_dir.mkdir()
             (script_dir / "bytes_app.py").write_text(BYTES_APP)
             with StreamlitProcess(script_dir / "bytes_app.py", tmp / "data-bytes", tmp / "bytes.log",
                                   extra_env={"BENCH_VIDEO_DIR": str(media)}, cwd=script_dir) as app:
                 results["st.video(bytes)"] = _measure(
-                    browser, app, "/", [f"/?v={name}" for name in files], "st.video(bytes)", settle)
+                    browser, app, "/", [(f"/?v={name}", "") for name in files], "st.video(bytes)", settle,
+                    keep_open)
         finally:
             browser.close()
         for label, r in results.items():
             print(f"{label:<20}: RSS before {fmt_mb(r['before'])} · after {fmt_mb(r['after'])} · "
                   f"delta {(r['after'] - r['before']) / 2**20:+.1f} MB · videos loaded {r['ok']}/{count}, "
                   f"playing {r['playing']}, failed {r['failed']} · {r['elapsed']:.0f} s")
+        how = ("each page in its own tab, all kept open (one live session per video), each video paused after "
+               "it played" if keep_open else "pages opened one after another in one tab (each old session closed)")
         print(f"(total bytes of the {count} video files: {size * count:,} = {fmt_mb(size * count)}; "
-              f"pages opened one after another in one tab, RSS read {settle:g} s after the last)")
+              f"{how}; RSS read {settle:g} s after the last)")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--only", nargs="+", choices=PARTS, default=list(PARTS), help="parts to run (default: all)")
     ap.add_argument("--quick", action="store_true", help="smaller sizes and fewer repeats (a smoke run)")
+    ap.add_argument("--sequential", action="store_true",
+                    help="memory part: one tab going from page to page instead of one open tab per video")
+    ap.add_argument("--plain-video", action="store_true",
+                    help="memory part: use the plain prompt-card video (~0.1 MB) instead of a grainy ~1 MB one")
     a = ap.parse_args()
     t0 = time.perf_counter()
     if "rerun" in a.only:
@@ -292,7 +355,8 @@ def main() -> None:
     if "click" in a.only:
         bench_click(1 if a.quick else 3)
     if "memory" in a.only:
-        bench_memory(5 if a.quick else 30, settle=1.0 if a.quick else 3.0)
+        bench_memory(5 if a.quick else 30, settle=1.0 if a.quick else 3.0, plain=a.plain_video,
+                     keep_open=not a.sequential)
     print(f"\ntotal bench time {time.perf_counter() - t0:.0f} s")
 
 

@@ -43,6 +43,7 @@ class Sampler(threading.Thread):
         self.stop_event = threading.Event()
         self.max_in_flight = 0
         self.max_queued = 0
+        self.queued_at_budget = 0  # samples with a job queued while the in-flight budget was full
         self.samples = 0
         self.first_queued_at: float | None = None
 
@@ -54,8 +55,11 @@ class Sampler(threading.Thread):
                 counts = None  # a busy moment: skip this sample
             if counts is not None:
                 self.samples += 1
-                self.max_in_flight = max(self.max_in_flight, sum(counts.get(s, 0) for s in IN_FLIGHT))
+                in_flight = sum(counts.get(s, 0) for s in IN_FLIGHT)
+                self.max_in_flight = max(self.max_in_flight, in_flight)
                 queued = counts.get("queued", 0)
+                if queued and in_flight >= MAX_IN_FLIGHT:
+                    self.queued_at_budget += 1
                 self.max_queued = max(self.max_queued, queued)
                 if queued and self.first_queued_at is None:
                     self.first_queued_at = time.time()
@@ -79,10 +83,10 @@ def prompts_in_db(data_dir: Path) -> Counter:
         db.close()
 
 
-def models_in_db(data_dir: Path) -> Counter:
+def query(data_dir: Path, sql: str) -> list[tuple]:
     db = sqlite3.connect(f"file:{db_path(data_dir)}?mode=ro", uri=True, timeout=10)
     try:
-        return Counter(f"{m} {w}x{h}" for m, w, h in db.execute("SELECT model, width, height FROM jobs"))
+        return db.execute(sql).fetchall()
     finally:
         db.close()
 
@@ -176,29 +180,30 @@ def main() -> None:
             expected: list[str] = []
             unconfirmed: list[str] = []
             t_start = time.time()
+            last: dict[int, str] = {}  # session -> its previous prompt
+
+            def confirm(prompt: str) -> None:
+                """Wait (up to 30 s) until a click's row is in the store; note it if it never comes."""
+                deadline = time.time() + 30
+                while not prompts_in_db(data_dir)[prompt]:
+                    if time.time() > deadline:
+                        unconfirmed.append(prompt)
+                        return
+                    time.sleep(0.05)
+
             for j in range(a.jobs):
-                round_prompts = []
                 for ci, page in enumerate(pages):
+                    # A session clicks again only once its previous click has written its row (so no
+                    # click can be swallowed by a rerun still in progress); other sessions go meanwhile.
+                    if ci in last:
+                        confirm(last[ci])
                     prompt = f"Load {run_id} session {ci} job {j}: paper boats drifting down a rainy street"
                     page.get_by_label("Prompt", exact=True).fill(prompt)
                     page.get_by_role("button", name="Generate").click()
-                    round_prompts.append(prompt)
-                expected += round_prompts
-                # Each session's click must have written its row before that session clicks again.
-                deadline = time.time() + 30
-                while True:
-                    present = prompts_in_db(data_dir)
-                    missing = [q for q in round_prompts if not present[q]]
-                    if not missing or time.time() > deadline:
-                        break
-                    time.sleep(0.1)
-                unconfirmed += missing
-                for page in pages:  # let each page settle before its next click
-                    try:
-                        page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]').wait_for(
-                            state="attached", timeout=10_000)
-                    except Exception:
-                        pass
+                    expected.append(prompt)
+                    last[ci] = prompt
+            for prompt in last.values():
+                confirm(prompt)
             t_clicked = time.time()
             print(f"{len(expected)} Generate clicks in {t_clicked - t_start:.1f} s"
                   + (f"; {len(unconfirmed)} click(s) had no row after 30 s" if unconfirmed else ""))
@@ -244,8 +249,12 @@ def main() -> None:
                   f"in the simulator journal ({len(set(journal_uuids))} distinct)")
             print(f"max jobs in flight observed: {sampler.max_in_flight} (budget {MAX_IN_FLIGHT}; "
                   f"{sampler.samples} DB samples every 0.25 s)")
+            waits = [w for (w,) in query(data_dir, "SELECT submitted_at - created_at FROM jobs "
+                                                   "WHERE submitted_at IS NOT NULL")]
             print(f"any job seen 'queued': {'yes' if sampler.max_queued else 'no'} "
-                  f"(max queued at once: {sampler.max_queued})")
+                  f"(max queued at once: {sampler.max_queued}; samples with a job queued while {MAX_IN_FLIGHT} "
+                  f"were in flight: {sampler.queued_at_budget}; longest row-written-to-accepted wait: "
+                  f"{max(waits) if waits else float('nan'):.1f} s)")
             if sim_url:
                 stats = get_json(f"{sim_url}/_sim/stats")
                 times = [t for t in stats["post_times"] if t >= t_start - 1]
@@ -259,7 +268,8 @@ def main() -> None:
                 print("max POSTs in any 60 s window: n/a (simulator port not found)")
             print(f"total wall time (first click to last job finished): {wall:.1f} s · "
                   f"{done / wall * 60 if wall else 0:.1f} jobs/minute")
-            print(f"models: {dict(models_in_db(data_dir))}")
+            models = Counter(f"{m} {w}x{h}" for m, w, h in query(data_dir, "SELECT model, width, height FROM jobs"))
+            print(f"models: {dict(models)}")
             problems = [line for line in app.log().splitlines() if "Traceback" in line or " ERROR " in line]
             if problems:
                 print(f"app log: {len(problems)} error line(s), first: {problems[0][:200]}")

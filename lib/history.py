@@ -52,8 +52,19 @@ def filter_jobs(df: pd.DataFrame, *, statuses=(), models=(), text: str = "") -> 
     return df[mask]
 
 
+def _defuse_formula(value):
+    # A cell starting with one of these runs as a formula when the CSV is opened in a spreadsheet.
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
 def to_csv(df: pd.DataFrame) -> bytes:
-    return df[EXPORT_COLUMNS].to_csv(index=False).encode("utf-8")
+    text_columns = df[EXPORT_COLUMNS].select_dtypes(include=["object", "string"]).columns
+    safe = df[EXPORT_COLUMNS].copy()
+    for column in text_columns:
+        safe[column] = safe[column].map(_defuse_formula)
+    return safe.to_csv(index=False).encode("utf-8")
 
 
 def to_json(df: pd.DataFrame) -> bytes:

@@ -12,7 +12,7 @@ from .catalog import Catalog, load_catalog
 from .client import RunwareClient
 from .media import serve_from
 from .settings import Settings
-from .store import PENDING, JobStore
+from .store import JobStore
 from .tracker import Tracker
 
 LOCAL_WORKSPACE = "local"
@@ -45,7 +45,9 @@ class Studio:
         return self.client.api_url
 
     def pending_jobs(self):
-        return self.store.jobs(statuses=PENDING, workspace=self.workspace)
+        """This workspace's unfinished jobs that this session's tracker can move on (jobs made with
+        another key, or in the other mode, wait for a session that has it)."""
+        return self.tracker.pending(self.workspace)
 
 
 def open_studio(settings: Settings, *, session_key: str = "", workspace: str = LOCAL_WORKSPACE) -> Studio:

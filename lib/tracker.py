@@ -19,7 +19,7 @@ from pathlib import Path
 from .client import RunwareClient
 from .errors import ApiError, DownloadError
 from .media import local_path
-from .store import IN_FLIGHT, Job, JobStore
+from .store import IN_FLIGHT, PENDING, Job, JobStore
 
 log = logging.getLogger("studio.tracker")
 
@@ -199,12 +199,24 @@ class Tracker:
 
     # -- user actions --------------------------------------------------------------------------------
 
+    def owns(self, job: Job) -> bool:
+        """Whether this tracker (its API URL and key) is the one that can poll the job."""
+        return job.api_url == self.api_url and job.key_id == self.key_id
+
+    def can_recheck(self, job: Job) -> bool:
+        """A timed-out job, or one whose download failed, that this tracker can poll again."""
+        retryable = job.status == "timeout" or (job.status == "error"
+                                                and (job.error or {}).get("code") == "downloadFailed")
+        return retryable and bool(job.submitted_at) and self.owns(job)
+
+    def pending(self, workspace: str | None = None) -> list[Job]:
+        """Jobs still to be sent or finished that this tracker will handle."""
+        return self.store.jobs(statuses=PENDING, workspace=workspace, **self._mine())
+
     def recheck(self, task_uuid: str) -> bool:
         """Put a timed-out job, or one whose download failed, back to polling. Never resubmits."""
         job = self.store.get(task_uuid)
-        if job is None or job.status not in ("timeout", "error") or not job.submitted_at:
-            return False
-        if job.status == "error" and (job.error or {}).get("code") != "downloadFailed":
+        if job is None or not self.can_recheck(job):
             return False
         results = [{k: v for k, v in r.items() if k not in ("download_error", "download_attempts")}
                    for r in job.results]

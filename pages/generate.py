@@ -45,7 +45,7 @@ def apply_prefill() -> None:
                        ("f_advanced", req.advanced_features)):
         if value is not None:
             ss[key] = int(value) if key in ("f_duration", "f_fps") else value
-    ss["f_seed_on"], ss["f_seed"] = req.seed is not None, int(req.seed or 1)
+    ss["f_seed_on"], ss["f_seed"] = req.seed is not None, str(req.seed or 1)
     ss["f_cfg_on"] = req.cfg_scale is not None
     if req.cfg_scale is not None:
         ss["f_cfg"] = float(req.cfg_scale)
@@ -56,7 +56,7 @@ def apply_prefill() -> None:
 
 def fit_state_to(model: Model) -> None:
     """Give every widget a value the chosen model allows, so switching models never strands a value."""
-    for key, value in (("f_results", 1), ("f_quality", 95), ("f_ttl", 0), ("f_cost", True), ("f_seed", 1),
+    for key, value in (("f_results", 1), ("f_quality", 95), ("f_ttl", 0), ("f_cost", True), ("f_seed", "1"),
                        ("f_format", "MP4")):
         ss.setdefault(key, value)
     sizes = list(model.sizes) or [model.default_size]
@@ -70,6 +70,12 @@ def fit_state_to(model: Model) -> None:
         ss["f_cfg"] = float(model.cfg_default if model.cfg_default is not None else model.cfg_scale.min)
 
 
+def parse_seed(text: str):
+    """An int when the text is one; otherwise the text itself, which validation then refuses."""
+    text = str(text).strip()
+    return int(text) if text.lstrip("-").isdigit() else text
+
+
 def request_from_form(model: Model) -> VideoRequest:
     size = ss.get("f_size") or model.default_size
     frames = ss.get("prefill_frames", {})
@@ -81,7 +87,7 @@ def request_from_form(model: Model) -> VideoRequest:
         negative_prompt=ss.get("f_negative") if model.negative_prompt else None,
         duration=ss.get("f_duration"), width=size[0], height=size[1],
         fps=None if single_fps else ss.get("f_fps"),
-        seed=ss.get("f_seed") if model.seed and ss.get("f_seed_on") else None,
+        seed=parse_seed(ss.get("f_seed", "")) if model.seed and ss.get("f_seed_on") else None,
         cfg_scale=ss.get("f_cfg") if model.cfg_scale and ss.get("f_cfg_on") else None,
         number_results=ss.get("f_results", 1), output_format=ss.get("f_format", "MP4"),
         output_quality=ss.get("f_quality"), webhook_url=ss.get("f_webhook"), ttl=ss.get("f_ttl") or None,
@@ -118,6 +124,8 @@ with form:
         st.text_input("Custom model AIR id", key="f_custom_air", placeholder="provider:id@version",
                       help="Any Runware model; only the rules every model shares are checked here.")
     ui.field_errors("model")
+    if ss.get("f_model") == CUSTOM and s.demo:
+        st.caption("In demo mode the simulator runs the catalog's models only: a custom model needs an API key.")
     model = chosen_model()
     fit_state_to(model)
     st.caption(f"{', '.join(model.modes)} · source: {model.source}")
@@ -150,7 +158,8 @@ with form:
         with left:
             st.toggle("Fixed seed", key="f_seed_on", help="Same seed and settings give the same video.")
             if ss.get("f_seed_on"):
-                st.number_input("Seed", min_value=1, max_value=2**63 - 1, step=1, key="f_seed")
+                # Text, not a number widget: seeds go up to 2^63-1, beyond what a browser number holds.
+                st.text_input("Seed", key="f_seed", help="A whole number from 1 to 9223372036854775807.")
             ui.field_errors("seed")
     if model.cfg_scale:
         with right:

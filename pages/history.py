@@ -12,6 +12,8 @@ ui.mode_banner(s)
 st.title("History")
 df = ui.history_frame(s)
 if df.empty:
+    if st.query_params.get("job"):
+        st.warning("That job is not in this workspace (it may have been deleted).")
     st.info("No jobs yet. Start one on the Generate page.")
     st.stop()
 

@@ -162,7 +162,7 @@ def error_box(job) -> None:
 
 
 def recheck_button(s: Studio, job, key: str) -> None:
-    if job.status == "timeout" or (job.error or {}).get("code") == "downloadFailed":
+    if s.tracker.can_recheck(job):
         if st.button("Re-check", key=key, help="Ask Runware again (the job is not resubmitted)."):
             s.tracker.recheck(job.task_uuid)
             st.rerun()
@@ -186,8 +186,10 @@ def _tick_due(s: Studio) -> bool:
 
 
 def _monitor_body(s: Studio, compact: bool, limit: int) -> None:
-    report = s.tracker.tick() if _tick_due(s) else TickReport()
-    st.session_state["last_tick"] = time.time()
+    report = TickReport()
+    if _tick_due(s):
+        report = s.tracker.tick()
+        st.session_state["last_tick"] = time.time()
     pending = s.pending_jobs()
     if report.problem:
         st.warning(f"Runware could not be reached this time; retrying. ({plain(report.problem)})", icon="📡")
