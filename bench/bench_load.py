@@ -1,7 +1,8 @@
 """Load: several browser sessions each submitting several jobs to ONE app process in demo mode, with
 the in-flight and per-minute budgets checked from the outside.
 
-    python bench/bench_load.py [--sessions 5] [--jobs 10] [--timeout 300] [--default-model] [--quick]
+    python bench/bench_load.py [--sessions 5] [--jobs 10] [--timeout 300] [--default-model]
+                               [--max-in-flight 10] [--requests-per-minute 600] [--quick]
 
 Run from the repo root. Drives the real app (`streamlit run streamlit_app.py`, demo simulator in
 process) with headless Chromium (/usr/bin/chromium via Playwright). Reads the app's SQLite file
@@ -28,18 +29,16 @@ from bench._support import (StreamlitProcess, db_path, get_json, launch_chromium
                             status_counts, wait_idle)
 from lib.store import FINISHED, IN_FLIGHT  # noqa: E402
 
-MAX_IN_FLIGHT = 10
-REQUESTS_PER_MINUTE = 600
-FAST_MODEL, FAST_MODEL_LABEL, FAST_SIZE = "runware:108@22", "runware:108@22", "640x360"
+FAST_MODEL, FAST_SIZE = "runware:108@22", "640x360"
 WAIT_MS = 60_000
 
 
 class Sampler(threading.Thread):
     """Every `period` s: jobs in flight (submitting + processing), whether any is queued, row count."""
 
-    def __init__(self, data_dir: Path, period: float = 0.25):
+    def __init__(self, data_dir: Path, budget: int, period: float = 0.25):
         super().__init__(daemon=True, name="db-sampler")
-        self.data_dir, self.period = data_dir, period
+        self.data_dir, self.budget, self.period = data_dir, budget, period
         self.stop_event = threading.Event()
         self.max_in_flight = 0
         self.max_queued = 0
@@ -58,7 +57,7 @@ class Sampler(threading.Thread):
                 in_flight = sum(counts.get(s, 0) for s in IN_FLIGHT)
                 self.max_in_flight = max(self.max_in_flight, in_flight)
                 queued = counts.get("queued", 0)
-                if queued and in_flight >= MAX_IN_FLIGHT:
+                if queued and in_flight >= self.budget:
                     self.queued_at_budget += 1
                 self.max_queued = max(self.max_queued, queued)
                 if queued and self.first_queued_at is None:
@@ -130,14 +129,17 @@ def main() -> None:
     ap.add_argument("--timeout", type=float, default=300, help="seconds to wait for every job to finish")
     ap.add_argument("--default-model", action="store_true",
                     help=f"keep the default model (Kling 1920x1080) instead of {FAST_MODEL} {FAST_SIZE}")
+    ap.add_argument("--max-in-flight", type=int, default=10, help="STUDIO_MAX_IN_FLIGHT (default 10)")
+    ap.add_argument("--requests-per-minute", type=int, default=600, help="STUDIO_REQUESTS_PER_MINUTE (default 600)")
     ap.add_argument("--quick", action="store_true", help="2 sessions x 3 jobs (a smoke run)")
     a = ap.parse_args()
+    max_in_flight, requests_per_minute = a.max_in_flight, a.requests_per_minute
     if a.quick:
         a.sessions, a.jobs = 2, 3
     expected_total = a.sessions * a.jobs
-    env = {"STUDIO_MAX_IN_FLIGHT": str(MAX_IN_FLIGHT), "STUDIO_REQUESTS_PER_MINUTE": str(REQUESTS_PER_MINUTE)}
+    env = {"STUDIO_MAX_IN_FLIGHT": str(max_in_flight), "STUDIO_REQUESTS_PER_MINUTE": str(requests_per_minute)}
     print(f"load: {a.sessions} browser sessions x {a.jobs} jobs = {expected_total} jobs, one app process, demo mode")
-    print(f"budgets: STUDIO_MAX_IN_FLIGHT={MAX_IN_FLIGHT} · STUDIO_REQUESTS_PER_MINUTE={REQUESTS_PER_MINUTE}")
+    print(f"budgets: STUDIO_MAX_IN_FLIGHT={max_in_flight} · STUDIO_REQUESTS_PER_MINUTE={requests_per_minute}")
 
     from playwright.sync_api import sync_playwright
 
@@ -147,7 +149,7 @@ def main() -> None:
         data_dir = tmp / "data"
         app = StreamlitProcess("streamlit_app.py", data_dir, tmp / "app.log", extra_env=env)
         browser = None
-        sampler = Sampler(data_dir)
+        sampler = Sampler(data_dir, max_in_flight)
         try:
             app.start()
             browser = launch_chromium(p)
@@ -165,7 +167,7 @@ def main() -> None:
             if not a.default_model:
                 try:
                     for page in pages:
-                        chosen = pick_option(page, "Model", FAST_MODEL_LABEL)
+                        chosen = pick_option(page, "Model", FAST_MODEL)
                         size = pick_option(page, "Size", FAST_SIZE)
                         if FAST_MODEL not in chosen or FAST_SIZE not in size:
                             raise RuntimeError(f"selectbox shows {chosen!r} / {size!r}")
@@ -247,20 +249,23 @@ def main() -> None:
                   + ("" if finished_at else f" · NOT ALL FINISHED within {a.timeout:g} s"))
             print(f"duplicates: {dup_uuids} repeated taskUUID(s) among {len(journal_uuids)} accepted submits "
                   f"in the simulator journal ({len(set(journal_uuids))} distinct)")
-            print(f"max jobs in flight observed: {sampler.max_in_flight} (budget {MAX_IN_FLIGHT}; "
+            print(f"max jobs in flight observed: {sampler.max_in_flight} (budget {max_in_flight}; "
                   f"{sampler.samples} DB samples every 0.25 s)")
             waits = [w for (w,) in query(data_dir, "SELECT submitted_at - created_at FROM jobs "
                                                    "WHERE submitted_at IS NOT NULL")]
             print(f"any job seen 'queued': {'yes' if sampler.max_queued else 'no'} "
-                  f"(max queued at once: {sampler.max_queued}; samples with a job queued while {MAX_IN_FLIGHT} "
+                  f"(max queued at once: {sampler.max_queued}; samples with a job queued while {max_in_flight} "
                   f"were in flight: {sampler.queued_at_budget}; longest row-written-to-accepted wait: "
                   f"{max(waits) if waits else float('nan'):.1f} s)")
-            if sim_url:
-                stats = get_json(f"{sim_url}/_sim/stats")
+            stats = get_json(f"{sim_url}/_sim/stats") if sim_url else None
+            if stats is not None and not set(journal_uuids) <= set(stats.get("submitted", [])):
+                print(f"(the simulator found at {sim_url} does not know the journal's tasks: ignoring its log)")
+                stats = None
+            if stats is not None:
                 times = [t for t in stats["post_times"] if t >= t_start - 1]
                 kinds = Counter(k for t, ks in zip(stats["post_times"], stats["post_task_types"]) if t >= t_start - 1
                                 for k in set(ks))
-                print(f"max POSTs to the API in any 60 s window: {max_in_window(times)} (budget {REQUESTS_PER_MINUTE}); "
+                print(f"max POSTs to the API in any 60 s window: {max_in_window(times)} (budget {requests_per_minute}); "
                       f"total POSTs {len(times)} over {wall:.0f} s "
                       f"(containing videoInference: {kinds.get('videoInference', 0)}, "
                       f"getResponse: {kinds.get('getResponse', 0)}) [simulator's own log]")

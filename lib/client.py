@@ -107,10 +107,14 @@ class RunwareClient:
             except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError) as exc:
                 failure = ApiError(f"Runware's answer was cut short ({type(exc).__name__}).", retryable=True)
             except requests.exceptions.JSONDecodeError:
+                # Under a good status the body was garbled on the way: try again. Under an error
+                # status it is some proxy's page: a 5xx was retried by urllib3 already, and a 4xx
+                # (a wrong URL, a proxy refusing) will not change by asking again.
+                good = resp.status_code < 400
                 failure = ApiError(f"Runware answered HTTP {resp.status_code} with a body that is not JSON.",
-                                   status=resp.status_code, retryable=True)
-                if resp.status_code >= 500:
-                    break  # a 5xx was retried by urllib3 already
+                                   status=resp.status_code, retryable=good or resp.status_code in RETRY_STATUSES)
+                if not good:
+                    break
             except requests.exceptions.RequestException as exc:
                 failure = ApiError(f"Could not reach Runware ({type(exc).__name__}).", retryable=True)
                 break  # retried by urllib3 already

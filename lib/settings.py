@@ -6,6 +6,7 @@ The API key is kept out of repr() so it cannot reach a log line or an error mess
 """
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -95,6 +96,8 @@ def _convert(name: str, raw, kind):
         value = value.upper() if name == "log_level" else value.lower()
         if value not in _CHOICES[name]:
             raise SettingsError(f"{ENV_NAMES[name]} must be one of {', '.join(_CHOICES[name])}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise SettingsError(f"{ENV_NAMES[name]} must be a finite number")
     if isinstance(value, (int, float)) and value <= 0:
         raise SettingsError(f"{ENV_NAMES[name]} must be greater than 0")
     return value

@@ -40,10 +40,14 @@ def check_http_url(value, parameter: str) -> dict | None:
         return problem(code, parameter, f"{parameter} must be an http(s) URL.")
     if len(value) > URL_MAX or _CONTROL.search(value) or any(c.isspace() for c in value):
         return problem(code, parameter, f"{parameter} is not a valid URL.")
-    parts = urlsplit(value)
+    try:
+        parts = urlsplit(value)
+        host = parts.hostname
+    except ValueError:  # e.g. an unclosed or bad [IPv6] host
+        return problem(code, parameter, f"{parameter} is not a valid URL.")
     if parts.scheme not in ("http", "https"):
         return problem(code, parameter, f"{parameter} must start with http:// or https://.")
-    if not parts.hostname:
+    if not host:
         return problem(code, parameter, f"{parameter} has no host name.")
     return None
 
@@ -78,18 +82,16 @@ def _check_size(task: dict, model: Model) -> list[dict]:
     w, h = int(w), int(h)
     if model.allows_size(w, h):
         return []
-    if model.size_range and not model.sizes or model.custom:
+    if model.size_range:
+        # Any size in the range is valid (the listed sizes are only presets): say which side is off.
         r = model.size_range
         bad = "width" if not (r.min <= w <= r.max and w % r.multiple == 0) else "height"
         return [problem("invalid" + bad.capitalize(), bad,
                         f"{bad} must be between {r.min} and {r.max} and a multiple of {r.multiple}.",
                         min=r.min, max=r.max, multiple=r.multiple)]
-    message = f"{w}x{h} is not a size {model.air} makes; choose one of {', '.join(_sizes(model))}."
-    if model.size_range:
-        r = model.size_range
-        message = (f"{w}x{h} is not allowed: width and height must be {r.min}-{r.max} and multiples "
-                   f"of {r.multiple}.")
-    return [problem("unsupportedDimensions", "width", message, allowedValues=_sizes(model))]
+    return [problem("unsupportedDimensions", "width",
+                    f"{w}x{h} is not a size {model.air} makes; choose one of {', '.join(_sizes(model))}.",
+                    allowedValues=_sizes(model))]
 
 
 def _check_duration(task: dict, model: Model) -> list[dict]:
@@ -216,6 +218,9 @@ def _check_images(task: dict, model: Model) -> list[dict]:
                                    allowedValues=list(allowed), frame=str(frame)))
         if len(positions) != len(set(map(str, positions))):
             out.append(problem("invalidFrameImages", "frameImages", "Two frame images pin the same frame."))
+        if model.needs_first_frame and "first" not in positions:
+            out.append(problem("invalidFrameImages", "frameImages",
+                               f"{model.air} makes videos from an image: add a first frame image."))
     refs = task.get("referenceImages")
     if refs is not None and (not isinstance(refs, list) or len(refs) > MAX_REFERENCE_IMAGES
                              or not all(isinstance(r, str) and r for r in refs)):
@@ -267,12 +272,13 @@ def validate_task(task: dict, catalog: Catalog, *, allow_custom: bool = True) ->
         model = None
     if model is None:
         # Without a model the per-model rules cannot run; the prompt can still be checked generically.
-        return out + _check_prompt(task, "positivePrompt", catalog.generic_model(), required=True)
-    out += _check_prompt(task, "positivePrompt", model, required=True)
-    out += _check_size(task, model) + _check_duration(task, model) + _check_fps(task, model)
-    out += _check_options(task, model) + _check_output(task, catalog)
-    out += _check_images(task, model) + _check_objects(task, model)
-    for item in out:
+        out += _check_prompt(task, "positivePrompt", catalog.generic_model(), required=True)
+    else:
+        out += _check_prompt(task, "positivePrompt", model, required=True)
+        out += _check_size(task, model) + _check_duration(task, model) + _check_fps(task, model)
+        out += _check_options(task, model) + _check_output(task, catalog)
+        out += _check_images(task, model) + _check_objects(task, model)
+    for item in out:  # so each error in a batch answer names its task
         item.setdefault("taskType", "videoInference")
         if isinstance(task_uuid, str):
             item.setdefault("taskUUID", task_uuid)

@@ -349,8 +349,6 @@ def test_persistent_read_timeout_raises(sim):
     assert info.value.retryable and info.value.status is None
 
 
-@pytest.mark.xfail(reason="BUG: RunwareClient._post marks every non-JSON answer retryable (and retries it), even "
-                          "a 4xx such as a 404 HTML page from a wrong API URL", strict=True)
 def test_html_404_is_not_retryable():
     page = b"<html><body><h1>404 Not Found</h1></body></html>"
     with StandIn(lambda *a: (404, "text/html", page)) as server:

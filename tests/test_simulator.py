@@ -298,9 +298,6 @@ def test_invalid_task_is_400_with_runware_errors(sim):
     assert sim.stats.snapshot()["submitted"] == []
 
 
-@pytest.mark.xfail(reason="BUG: lib/validation.check_http_url lets urlsplit's ValueError escape for a malformed "
-                          "bracketed host; the simulator's handler crashes and drops the connection without an "
-                          "answer (a client then retries it as a network error)", strict=True)
 def test_malformed_webhook_host_is_a_400_not_a_dropped_connection(sim):
     resp = post(sim, [video_task(webhookURL="http://[::1/callback")])
     assert resp.status_code == 400

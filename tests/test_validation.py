@@ -182,10 +182,12 @@ REJECTED = [
     ("google 1080x1080", "google:3@1", dict(width=1080, height=1080), "unsupportedDimensions", "width", {}),
     ("minimax 1280x720", "minimax:3@1", dict(width=1280, height=720), "unsupportedDimensions", "width",
      {"allowedValues": ["1366x768", "1920x1080"]}),
-    ("runware above cap", "runware:108@22", dict(width=2048, height=1080), "unsupportedDimensions", "width", {}),
-    ("runware below min", "runware:108@22", dict(width=248, height=256), "unsupportedDimensions", "width", {}),
-    ("runware not multiple of 8", "runware:108@22", dict(width=322, height=256), "unsupportedDimensions", "width",
-     {}),
+    ("runware above cap", "runware:108@22", dict(width=2048, height=1080), "invalidWidth", "width",
+     {"min": 256, "max": 1920, "multiple": 8}),
+    ("runware below min", "runware:108@22", dict(width=248, height=256), "invalidWidth", "width",
+     {"min": 256, "max": 1920, "multiple": 8}),
+    ("runware not multiple of 8", "runware:108@22", dict(width=322, height=256), "invalidWidth", "width",
+     {"min": 256, "max": 1920, "multiple": 8}),
     ("custom width above cap", "acme:7@1", dict(width=2056, height=256), "invalidWidth", "width",
      {"min": 256, "max": 2048, "multiple": 8}),
     ("custom height below min", "acme:7@1", dict(width=256, height=248), "invalidHeight", "height",
@@ -391,9 +393,6 @@ def test_custom_model_uses_generic_rules(catalog):
     assert "klingai:5@3" in refused[0]["allowedValues"]
 
 
-@pytest.mark.xfail(reason="BUG: validate_task returns early for an invalid/unknown model before the loop that "
-                          "adds taskType/taskUUID, so in a batch the error cannot be matched to its task",
-                   strict=True)
 @pytest.mark.parametrize("allow_custom, air", [(True, "not-an-air"), (False, "acme:7@1")])
 def test_model_errors_name_their_task(catalog, allow_custom, air):
     task = make("runware:108@22", model=air)
@@ -401,23 +400,17 @@ def test_model_errors_name_their_task(catalog, allow_custom, air):
     assert problems and all(p.get("taskUUID") == task["taskUUID"] for p in problems)
 
 
-@pytest.mark.xfail(reason="BUG: klingai:5@2 is image-only but a task with only a *last* frame passes; "
-                          "needs_first_frame is checked only when frameImages is absent", strict=True)
 def test_image_only_model_needs_a_first_frame_not_just_a_last_one(catalog):
     problems = validate_task(make("klingai:5@2", frameImages=[LAST]), catalog)
     assert "invalidFrameImages" in codes(problems)
 
 
-@pytest.mark.xfail(reason="BUG: check_http_url lets urlsplit's ValueError escape for a malformed bracketed "
-                          "host, so validate_task raises instead of returning invalidWebhookURL", strict=True)
 @pytest.mark.parametrize("url", ["http://[::1", "https://[not-an-ip]/hook"])
 def test_malformed_ipv6_url_is_a_problem_not_a_crash(catalog, url):
     problems = validate_task(make("runware:108@22", webhookURL=url), catalog)
     assert codes(problems) == ["invalidWebhookURL"]
 
 
-@pytest.mark.xfail(reason="BUG: a size outside runware:108@22's size_range is reported with allowedValues = the "
-                          "6 UI presets (any multiple of 8 in 256-1920 is valid) and without min/max", strict=True)
 def test_flexible_size_error_carries_its_range(catalog):
     problems = validate_task(make("runware:108@22", width=2048, height=1080), catalog)
     assert problems[0]["parameter"] == "width"

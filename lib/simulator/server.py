@@ -234,7 +234,9 @@ class Simulator:
         self.server = SimulatorServer((host, port), self.engine, self.faults, api_key)
         self.host, self.port = self.server.server_address[:2]
         self.engine.base_url = f"http://{self.host}:{self.port}"
-        self._thread = threading.Thread(target=self.server.serve_forever, name="runware-sim", daemon=True)
+        # A short poll interval makes stop() quick (the default waits up to 0.5 s).
+        self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name="runware-sim", daemon=True)
 
     @property
     def url(self) -> str:
