@@ -68,5 +68,5 @@ def open_studio(settings: Settings, *, session_key: str = "", workspace: str = L
     serve_from(settings.media_dir)
     tracker = Tracker(store, client, key=key, media_dir=settings.media_dir, max_in_flight=settings.max_in_flight,
                       job_timeout=settings.job_timeout, max_video_bytes=int(settings.max_video_mb * 2**20),
-                      scope_url=scope_url)
+                      scope_url=scope_url, min_poll_gap=settings.poll_interval_min / 2)
     return Studio(settings, mode, source, workspace, store, client, tracker, load_catalog())

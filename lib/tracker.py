@@ -30,6 +30,9 @@ RESUBMIT_AFTER = 20.0
 MAX_DOWNLOAD_ATTEMPTS = 5
 # Dispatch decisions (count in flight, then claim) must not interleave across sessions.
 _dispatch_lock = threading.Lock()
+# When each (API URL, key) was last polled by any session of the process: open tabs share one poll.
+_last_poll: dict[tuple[str, str], float] = {}
+_poll_lock = threading.Lock()
 
 
 def key_id(api_key: str) -> str:
@@ -59,7 +62,7 @@ class TickReport:
 class Tracker:
     def __init__(self, store: JobStore, client: RunwareClient, *, key: str, media_dir: Path,
                  max_in_flight: int = 10, job_timeout: float = 600.0, max_video_bytes: int = 500 * 2**20,
-                 scope_url: str | None = None):
+                 scope_url: str | None = None, min_poll_gap: float = 0.0):
         self.store = store
         self.client = client
         # The label jobs are filed under: the API URL, or a stable name for the demo simulator,
@@ -70,6 +73,9 @@ class Tracker:
         self.max_in_flight = max_in_flight
         self.job_timeout = job_timeout
         self.max_video_bytes = max_video_bytes
+        # Skip the poll when another session polled the same jobs this recently: it stored the
+        # answer, which this session reads from the store. Keeps N open tabs at one poll per beat.
+        self.min_poll_gap = min_poll_gap
 
     def _mine(self) -> dict:
         """The store filter for this tracker's jobs: its API URL and its key."""
@@ -140,7 +146,7 @@ class Tracker:
     def _poll(self, jobs: list[Job], report: TickReport) -> None:
         waiting = [j for j in jobs if len(j.results) < j.number_results]
         updates = {}
-        if waiting:
+        if waiting and self._poll_due():
             report.requests += 1
             try:
                 updates = self.client.poll([j.task_uuid for j in waiting])
@@ -168,6 +174,14 @@ class Tracker:
                 self._finish(job, report, "timeout", error={
                     "code": "studioTimeout",
                     "message": f"Still processing after {self.job_timeout:.0f} s. Re-check to keep waiting."})
+
+    def _poll_due(self) -> bool:
+        scope, now = (self.api_url, self.key_id), time.monotonic()
+        with _poll_lock:
+            if now - _last_poll.get(scope, float("-inf")) < self.min_poll_gap:
+                return False
+            _last_poll[scope] = now
+            return True
 
     def _download(self, job: Job, report: TickReport) -> None:
         fmt = job.task.get("outputFormat", "MP4")

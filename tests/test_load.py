@@ -59,3 +59,17 @@ def test_five_sessions_ten_jobs_each_budgets_hold_nothing_lost(simulator, tmp_pa
     times = sorted(simulator.stats.snapshot()["post_times"])
     worst = max(sum(1 for u in times[i:] if u - t < WINDOW) for i, t in enumerate(times))
     assert worst <= PER_WINDOW
+
+
+def test_open_tabs_share_one_poll(simulator, tmp_path):
+    """Five sessions ticking at once poll the same jobs once per gap, not five times."""
+    store = JobStore(tmp_path / "studio.sqlite3")
+    trackers = [Tracker(store, RunwareClient(TEST_KEY, simulator.url, backoff=0.01), key=TEST_KEY,
+                        media_dir=tmp_path / "media", min_poll_gap=30.0) for _ in range(SESSIONS)]
+    trackers[0].submit(video_task(), workspace="local")
+    before = simulator.stats.snapshot()["post_task_types"]
+    for tracker in trackers:
+        tracker.tick()
+    polls = [kinds for kinds in simulator.stats.snapshot()["post_task_types"][len(before):]
+             if "getResponse" in kinds]
+    assert len(polls) == 1
