@@ -95,7 +95,7 @@ class Tracker:
 
     def dispatch(self, report: TickReport) -> None:
         """Send queued jobs while fewer than max_in_flight are in flight and the rate budget allows."""
-        while True:
+        while not report.problem:  # after one failure this tick, the rest would only wait too
             with _dispatch_lock:
                 limiter = self.client.limiter
                 if limiter and limiter.used() >= limiter.per_minute:
@@ -134,6 +134,8 @@ class Tracker:
         report = TickReport()
         now = time.time()
         for job in self.store.jobs(statuses=["submitting"], **self._mine()):
+            if report.problem:
+                break
             if job.error or now - job.updated_at > RESUBMIT_AFTER:
                 self._send(job, report)
         processing = self.store.jobs(statuses=["processing"], **self._mine())

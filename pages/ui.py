@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import streamlit as st
 
+from lib.history import shape
 from lib.media import video_url
 from lib.settings import SettingsError, load_settings
 from lib.studio import LOCAL_WORKSPACE, Studio, open_studio
@@ -15,8 +16,6 @@ from lib.tracker import TickReport, key_id, next_interval
 
 STATUS_ICONS = {"queued": "⏳", "submitting": "📤", "processing": "⚙️", "success": "✅", "error": "❌",
                 "timeout": "⌛"}
-STATUS_COLORS = {"queued": "gray", "submitting": "blue", "processing": "blue", "success": "green",
-                 "error": "red", "timeout": "orange"}
 
 
 def plain(text) -> str:
@@ -121,7 +120,7 @@ def elapsed(job) -> str:
 def status_line(job) -> str:
     text = {"processing": "processing", "queued": "queued (waiting for capacity)", "submitting": "submitting",
             "success": "done", "error": "failed", "timeout": "timed out"}[job.status]
-    if job.status == "processing" and 0 < len(job.results) >= job.number_results:
+    if job.status == "processing" and job.results and len(job.results) >= job.number_results:
         text = "downloading"
     return f"{STATUS_ICONS[job.status]} {text} · {elapsed(job)}"
 
@@ -179,7 +178,7 @@ def job_card(s: Studio, job) -> None:
         recheck_button(s, job, key=f"recheck-{job.task_uuid}")
 
 
-def _tick_due(s: Studio) -> bool:
+def _tick_due() -> bool:
     """Widget interactions rerun the page too; only the timer's pace should reach the API."""
     interval = st.session_state.get("poll_interval") or 0
     return time.time() - st.session_state.get("last_tick", 0) >= interval * 0.8
@@ -187,7 +186,7 @@ def _tick_due(s: Studio) -> bool:
 
 def _monitor_body(s: Studio, compact: bool, limit: int) -> None:
     report = TickReport()
-    if _tick_due(s):
+    if _tick_due():
         report = s.tracker.tick()
         st.session_state["last_tick"] = time.time()
     pending = s.pending_jobs()
@@ -221,8 +220,6 @@ def live_jobs(s: Studio, *, compact: bool = False, limit: int = 6) -> None:
 def history_frame(s: Studio):
     """The workspace's job history as a DataFrame kept in session state, re-read from the store only
     when a job changed."""
-    from lib.history import shape
-
     version = s.store.version(s.workspace)
     if st.session_state.get("history_version") != (s.workspace, version):
         st.session_state["history_df"] = shape(s.store.frame(s.workspace))

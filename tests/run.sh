@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-python -m pip install --quiet --disable-pip-version-check -r requirements.txt -r tests/requirements.txt
+python -m pip install --quiet --disable-pip-version-check --root-user-action=ignore -r requirements.txt -r tests/requirements.txt
 
 if [ ! -x /usr/bin/chromium ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
