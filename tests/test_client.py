@@ -10,7 +10,6 @@ import logging
 import threading
 import time
 import uuid
-from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -28,23 +27,9 @@ from lib.simulator.server import Simulator
 RETRIES = 2
 
 
-@contextmanager
-def running(**kw):
-    """A Simulator serving on a free loopback port. Like `Simulator.start()`, but the serve loop polls
-    for shutdown every 0.05 s instead of 0.5 s, which keeps each test's teardown short."""
-    s = Simulator(**kw)
-    threading.Thread(target=s.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-    try:
-        yield s
-    finally:
-        s.stop()
-
-
 @pytest.fixture
-def sim(tmp_path):
-    """The conftest `simulator` (latency 0.3 s, media under tmp_path), with a quick teardown."""
-    with running(latency=0.3, media_dir=tmp_path / "sim-media") as s:
-        yield s
+def sim(simulator):
+    return simulator
 
 
 def client_for(sim, **kw) -> RunwareClient:
@@ -361,7 +346,7 @@ def test_html_404_is_not_retryable():
 
 
 def test_wrong_key_is_401_not_retried(tmp_path):
-    with running(api_key="the-right-key-abcdefghijkl", latency=0.3, media_dir=tmp_path / "m") as sim:
+    with Simulator(api_key="the-right-key-abcdefghijkl", latency=0.3, media_dir=tmp_path / "m") as sim:
         client = client_for(sim)
         with pytest.raises(ApiError) as info:
             client.submit(video_task())
@@ -563,7 +548,7 @@ def test_key_is_never_logged(sim, tmp_path, debug_logs):
         client.submit(video_task(duration=99))
     errors.append(info.value)
     # A 401.
-    with running(api_key="another-key-0123456789", latency=0.3, media_dir=tmp_path / "m2") as other:
+    with Simulator(api_key="another-key-0123456789", latency=0.3, media_dir=tmp_path / "m2") as other:
         with pytest.raises(ApiError) as info:
             client_for(other).poll([str(uuid.uuid4())])
         errors.append(info.value)

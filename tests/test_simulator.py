@@ -14,7 +14,6 @@ import threading
 import time
 import types
 import uuid
-from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -32,23 +31,9 @@ ROOT = Path(__file__).resolve().parents[1]
 HEADERS = {"Authorization": f"Bearer {TEST_KEY}", "Content-Type": "application/json"}
 
 
-@contextmanager
-def running(**kw):
-    """A Simulator serving on a free loopback port. Like `Simulator.start()`, but the serve loop polls
-    for shutdown every 0.05 s instead of 0.5 s, which keeps each test's teardown short."""
-    s = Simulator(**kw)
-    threading.Thread(target=s.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-    try:
-        yield s
-    finally:
-        s.stop()
-
-
 @pytest.fixture
-def sim(tmp_path):
-    """The conftest `simulator` (latency 0.3 s, media under tmp_path), with a quick teardown."""
-    with running(latency=0.3, media_dir=tmp_path / "sim-media") as s:
-        yield s
+def sim(simulator):
+    return simulator
 
 
 class StandIn:
@@ -239,7 +224,7 @@ def test_no_key_is_401_missing_api_key(sim):
 
 
 def test_configured_key_must_match(tmp_path):
-    with running(api_key="the-right-key-0123456789", latency=0.3, media_dir=tmp_path / "m") as s:
+    with Simulator(api_key="the-right-key-0123456789", latency=0.3, media_dir=tmp_path / "m") as s:
         resp = post(s, [video_task()])
         assert resp.status_code == 401 and resp.json()["errors"][0]["code"] == "invalidApiKey"
         good = {**HEADERS, "Authorization": "Bearer the-right-key-0123456789"}
@@ -390,7 +375,7 @@ def test_success_item_shape(sim):
 
 
 def test_processing_before_latency(tmp_path):
-    with running(latency=5.0, media_dir=tmp_path / "m") as s:
+    with Simulator(latency=5.0, media_dir=tmp_path / "m") as s:
         task = video_task()
         post(s, [task])
         body = post(s, [{"taskType": "getResponse", "taskUUID": task["taskUUID"]}]).json()
@@ -527,7 +512,7 @@ def test_video_is_served_before_ttl_and_gone_after(sim, monkeypatch):
 def test_same_seed_same_bytes(sim, tmp_path):
     task = video_task(seed=777, positivePrompt="Determinism check")
     a, c = run(sim, task, {**task, "taskUUID": str(uuid.uuid4()), "seed": 778})
-    with running(latency=0.3, media_dir=tmp_path / "other") as other:
+    with Simulator(latency=0.3, media_dir=tmp_path / "other") as other:
         (b,) = run(other, {**task, "taskUUID": str(uuid.uuid4())})
         bytes_b = requests.get(b["videoURL"], timeout=10).content
     bytes_a = requests.get(a["videoURL"], timeout=10).content
@@ -572,9 +557,9 @@ def test_image_only_model_with_first_frame(sim):
 def test_restarted_simulator_still_answers_for_its_tasks(tmp_path):
     media = tmp_path / "media"
     task = video_task(seed=31)
-    with running(latency=0.2, media_dir=media) as first:
+    with Simulator(latency=0.2, media_dir=media) as first:
         (before,) = run(first, task)
-    with running(latency=0.2, media_dir=media) as second:
+    with Simulator(latency=0.2, media_dir=media) as second:
         body = poll_until_done(second, task["taskUUID"])
         (after,) = body["data"]
         assert after["videoUUID"] == before["videoUUID"] and after["seed"] == 31
