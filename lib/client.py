@@ -18,7 +18,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from .budget import RateLimiter
+from .budget import WINDOW_SECONDS, RateLimiter
 from .errors import ApiError, DownloadError
 
 log = logging.getLogger("studio.client")
@@ -26,14 +26,29 @@ log = logging.getLogger("studio.client")
 RETRY_STATUSES = (429, 500, 502, 503, 504)
 # Retry-After is honoured, but a server asking for an hour must not freeze a page for an hour.
 MAX_RETRY_AFTER = 30.0
-_PENDING = {"processing", "pending", "queued", "running"}
 _FAILED = {"error", "failed"}
 
 
-class _CappedRetry(Retry):
+class _BudgetedRetry(Retry):
+    """urllib3's Retry, with two additions: a retry draws from the request budget like any request,
+    and Retry-After is honoured only up to MAX_RETRY_AFTER."""
+
+    limiter: RateLimiter | None = None
+
+    def new(self, **kw):
+        retry = super().new(**kw)
+        retry.limiter = self.limiter
+        return retry
+
     def get_retry_after(self, response):
         after = super().get_retry_after(response)
         return None if after is None else min(after, MAX_RETRY_AFTER)
+
+    def sleep(self, response=None):
+        super().sleep(response)
+        if self.limiter:
+            # Blocks until a slot frees; the slot then counts from now, when the retry goes out.
+            self.limiter.release(self.limiter.acquire(max_wait=WINDOW_SECONDS))
 
 
 @dataclass
@@ -63,12 +78,13 @@ class RunwareClient:
         self.retries = retries
         self.backoff = backoff
         self.budget_wait = budget_wait
-        retry = _CappedRetry(
+        retry = _BudgetedRetry(
             total=retries, connect=retries, read=retries, status=retries, other=0,
             backoff_factor=backoff, backoff_jitter=backoff, backoff_max=20,
             status_forcelist=RETRY_STATUSES, allowed_methods=frozenset({"POST", "GET"}),
             respect_retry_after_header=True, raise_on_status=False,
         )
+        retry.limiter = limiter
         self.session = requests.Session()
         self.session.mount("http://", HTTPAdapter(max_retries=retry, pool_maxsize=16))
         self.session.mount("https://", HTTPAdapter(max_retries=retry, pool_maxsize=16))
@@ -76,6 +92,12 @@ class RunwareClient:
 
     def __repr__(self) -> str:
         return f"RunwareClient(api_url={self.api_url!r})"
+
+    def worst_case_seconds(self) -> float:
+        """About the longest one call can take with every attempt timing out: how long a submit may
+        still be under way, so nobody resends it while it is."""
+        connect, read = self.timeout
+        return (self.retries + 1) * (connect + read + MAX_RETRY_AFTER)
 
     # -- the one request path -------------------------------------------------------------------
 
@@ -115,9 +137,15 @@ class RunwareClient:
                                    status=resp.status_code, retryable=good or resp.status_code in RETRY_STATUSES)
                 if not good:
                     break
+            except requests.exceptions.InvalidHeader:
+                failure = ApiError("The API key contains characters that cannot be sent; check the key.")
+                break
             except requests.exceptions.RequestException as exc:
                 failure = ApiError(f"Could not reach Runware ({type(exc).__name__}).", retryable=True)
                 break  # retried by urllib3 already
+            except UnicodeError:  # http.client encodes headers as latin-1; the message would hold the key
+                failure = ApiError("The API key contains characters that cannot be sent; check the key.")
+                break
             else:
                 log.debug("%s -> %s in %.2fs", label, resp.status_code, time.monotonic() - started)
                 return self._check(resp.status_code, body)
@@ -130,8 +158,9 @@ class RunwareClient:
     @staticmethod
     def _check(status: int, body) -> dict:
         if not isinstance(body, dict):
+            # Under a good status the body was garbled on the way; asking again is safe.
             raise ApiError(f"Runware answered HTTP {status} with an unexpected body.", status=status,
-                           retryable=status >= 500)
+                           retryable=status < 300 or status in RETRY_STATUSES)
         errors = body.get("errors") or []
         if 200 <= status < 300:
             return body
@@ -181,8 +210,9 @@ class RunwareClient:
             if update is None:
                 continue
             status = str(item.get("status", "")).lower()
-            if status == "success" or item.get("videoURL"):
-                if not any(r.get("videoUUID") == item.get("videoUUID") for r in update.results):
+            if item.get("videoURL"):
+                video_uuid = item.get("videoUUID")
+                if not video_uuid or not any(r.get("videoUUID") == video_uuid for r in update.results):
                     update.results.append({k: item.get(k) for k in ("videoUUID", "videoURL", "seed", "cost")
                                            if item.get(k) is not None})
             elif status in _FAILED:
@@ -198,6 +228,8 @@ class RunwareClient:
 
     def download(self, url: str, dest: Path, *, max_bytes: int) -> Path:
         """Stream a result video to `dest`, whole or not at all."""
+        if not str(url).startswith(("http://", "https://")):
+            raise DownloadError("Runware reported a result without a video URL.", permanent=True)
         dest = Path(dest)
         dest.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".part-", suffix=dest.suffix)

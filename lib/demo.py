@@ -21,7 +21,9 @@ def ensure_simulator(data_dir: Path, latency: float = 2.0) -> Simulator:
     global _simulator
     with _lock:
         if _simulator is None:
-            _simulator = Simulator(latency=latency, media_dir=Path(data_dir) / "simulator").start()
+            # The app may be a hosted demo: its simulator never delivers into the server's own network.
+            _simulator = Simulator(latency=latency, media_dir=Path(data_dir) / "simulator",
+                                   deliver_to_private=False).start()
         return _simulator
 
 

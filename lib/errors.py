@@ -1,6 +1,7 @@
-"""Typed errors. The split that matters to a user: did the *API or network* fail (try again, nothing
-was lost), did the *task* fail (Runware ran it and it ended in an error), or was the *input* refused
-before anything was sent."""
+"""Typed errors. The split that matters to a user: did the *API or network* fail (ApiError: try again,
+nothing was lost), or was the *input* refused before anything was sent (InvalidRequest)? That a *task*
+failed (Runware ran it and it ended in an error) is not an exception: one poll answers for many tasks,
+so it comes back per task, as a TaskUpdate with status "error" and Runware's error item."""
 from __future__ import annotations
 
 
@@ -45,18 +46,6 @@ class ApiError(StudioError):
     @property
     def code(self) -> str | None:
         return self.errors[0].get("code") if self.errors else None
-
-
-class TaskError(StudioError):
-    """Runware accepted the task and it ended in an error (errors[] item for that taskUUID)."""
-
-    def __init__(self, error: dict):
-        self.error = error
-        self.code = error.get("code", "unknownError")
-        self.parameter = error.get("parameter")
-        self.allowed_values = error.get("allowedValues")
-        self.task_uuid = error.get("taskUUID")
-        super().__init__(f"{self.code}: {error.get('message', 'the task failed')}")
 
 
 class DownloadError(StudioError):

@@ -58,7 +58,11 @@ def configure(level: str = "WARNING") -> None:
         handler = logging.StreamHandler()
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         root.addHandler(handler)
-    for handler in root.handlers:
+    # Streamlit's loggers do not propagate to the root: their handlers get the filter too (they log
+    # uncaught exceptions from the app, tracebacks included).
+    streamlit_handlers = [h for name, lg in logging.root.manager.loggerDict.items()
+                          if name.startswith("streamlit") and isinstance(lg, logging.Logger) for h in lg.handlers]
+    for handler in [*root.handlers, *streamlit_handlers]:
         if not any(isinstance(f, RedactingFilter) for f in handler.filters):
             handler.addFilter(RedactingFilter())
     logging.getLogger("studio").setLevel(level)

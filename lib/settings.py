@@ -79,6 +79,12 @@ class SettingsError(ValueError):
     pass
 
 
+def valid_api_key(key: str) -> bool:
+    """Keys are printable ASCII without spaces; anything else cannot travel in an HTTP header (or
+    is a copy-paste accident), so it is refused before it is ever used."""
+    return bool(key) and key.isascii() and key.isprintable() and not any(c.isspace() for c in key)
+
+
 def _convert(name: str, raw, kind):
     try:
         if kind is Path or kind == "Path":
@@ -92,6 +98,9 @@ def _convert(name: str, raw, kind):
     except (TypeError, ValueError):
         # The value is not echoed: for api_key it would be the secret itself.
         raise SettingsError(f"{ENV_NAMES[name]} must be a {getattr(kind, '__name__', kind)}") from None
+    if name == "api_key" and not valid_api_key(value):
+        raise SettingsError(f"{ENV_NAMES[name]} has characters an API key cannot have "
+                            "(spaces, line breaks or non-ASCII)")
     if name in _CHOICES:
         value = value.upper() if name == "log_level" else value.lower()
         if value not in _CHOICES[name]:

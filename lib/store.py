@@ -191,10 +191,12 @@ class JobStore:
             return db.execute(f"SELECT COUNT(*) FROM jobs{where}", args).fetchone()[0]
 
     def frame(self, workspace: str | None = None) -> pd.DataFrame:
-        """Every job of a workspace as a DataFrame, newest first (the history table's source)."""
+        """Every job of a workspace as a DataFrame, newest first (the history table's source). The
+        task itself is left out: it can carry megabytes of inline frame images."""
         where, args = self._where(None, workspace, None, None)
+        columns = ", ".join(c for c in COLUMNS if c != "task_json")
         with self._conn() as db:
-            return pd.read_sql_query(f"SELECT * FROM jobs{where} ORDER BY created_at DESC", db, params=args)
+            return pd.read_sql_query(f"SELECT {columns} FROM jobs{where} ORDER BY created_at DESC", db, params=args)
 
     def version(self, workspace: str | None = None) -> tuple:
         """Changes whenever any job of the workspace changes: cheap to ask on every rerun."""

@@ -44,6 +44,17 @@ class Studio:
         """Where requests go (the simulator's loopback URL in demo mode)."""
         return self.client.api_url
 
+    def delete_job(self, task_uuid: str) -> bool:
+        """Remove a finished job of this workspace and its local videos. Pending jobs are kept: they
+        may be running (and charged) at Runware."""
+        job = self.store.get(task_uuid, workspace=self.workspace)
+        if job is None or job.pending or not self.store.delete(task_uuid, workspace=self.workspace):
+            return False
+        for result in job.results:
+            if result.get("file"):
+                (self.settings.media_dir / result["file"]).unlink(missing_ok=True)
+        return True
+
     def pending_jobs(self):
         """This workspace's unfinished jobs that this session's tracker can move on (jobs made with
         another key, or in the other mode, wait for a session that has it)."""

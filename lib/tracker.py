@@ -2,7 +2,11 @@
 
 `Tracker.tick()` is what the page's polling fragment calls: it sends queued jobs when the budgets
 allow, resends submits that never got an answer (same taskUUID: safe), polls every processing job in
-ONE getResponse request, and copies finished videos into the media folder. It never sleeps.
+ONE getResponse request, and copies finished videos into the media folder. It never sleeps to wait
+for a job; a call inside it may wait for the client's retries or for the shared request budget.
+
+Every status change is a compare-and-set in the store, so when two sessions act on one job, the
+first change wins and the second is a no-op: a job Runware accepted is never overwritten as failed.
 
 A tracker works on the jobs of one API URL and one key (`key_id`, a short hash, never the key), so a
 session that pasted its own key never spends it on another session's jobs.
@@ -23,8 +27,9 @@ from .store import IN_FLIGHT, PENDING, Job, JobStore
 
 log = logging.getLogger("studio.tracker")
 
-# A submit still unanswered after this long is sent again under the same taskUUID. (One whose last
-# attempt ended in a failure is sent again at the next tick: it cannot still be under way.)
+# A submit still unanswered after this long (at least; see Tracker.resubmit_after) is sent again under
+# the same taskUUID. One whose last attempt ended in a failure is sent again at the next tick: it
+# cannot still be under way.
 RESUBMIT_AFTER = 20.0
 # Transient download failures before a job is marked failed (it can be re-checked).
 MAX_DOWNLOAD_ATTEMPTS = 5
@@ -62,7 +67,7 @@ class TickReport:
 class Tracker:
     def __init__(self, store: JobStore, client: RunwareClient, *, key: str, media_dir: Path,
                  max_in_flight: int = 10, job_timeout: float = 600.0, max_video_bytes: int = 500 * 2**20,
-                 scope_url: str | None = None, min_poll_gap: float = 0.0):
+                 scope_url: str | None = None, min_poll_gap: float = 0.0, resubmit_after: float | None = None):
         self.store = store
         self.client = client
         # The label jobs are filed under: the API URL, or a stable name for the demo simulator,
@@ -76,6 +81,9 @@ class Tracker:
         # Skip the poll when another session polled the same jobs this recently: it stored the
         # answer, which this session reads from the store. Keeps N open tabs at one poll per beat.
         self.min_poll_gap = min_poll_gap
+        # Never resend while another session's submit of the same job may still be under way.
+        self.resubmit_after = (max(RESUBMIT_AFTER, client.worst_case_seconds())
+                               if resubmit_after is None else resubmit_after)
 
     def _mine(self) -> dict:
         """The store filter for this tracker's jobs: its API URL and its key."""
@@ -111,6 +119,7 @@ class Tracker:
             self._send(job, report)
 
     def _send(self, job: Job, report: TickReport) -> None:
+        sent_before = job.attempts > 0
         self.store.update(job.task_uuid, attempts=job.attempts + 1)
         report.requests += 1
         try:
@@ -119,14 +128,30 @@ class Tracker:
             if exc.retryable:
                 # Runware may or may not have it: stay "submitting" and resend the same taskUUID later.
                 report.problem = str(exc)
-                self.store.update(job.task_uuid, error={"code": "notConfirmed", "message": str(exc)})
+                self.store.claim(job.task_uuid, "submitting", "submitting",
+                                 error={"code": "notConfirmed", "message": str(exc)})
+                return
+            if sent_before and self._runware_has(job, report):
+                self._accepted(job, report)
                 return
             error = exc.errors[0] if exc.errors else {"code": f"http{exc.status}", "message": str(exc)}
-            self.store.update(job.task_uuid, status="error", error=error, finished_at=time.time())
-            report.finished.append(job.task_uuid)
+            if self.store.claim(job.task_uuid, "submitting", "error", error=error, finished_at=time.time()):
+                report.finished.append(job.task_uuid)
             return
-        self.store.claim(job.task_uuid, "submitting", "processing", submitted_at=time.time(), error=None)
-        report.changed.append(job.task_uuid)
+        self._accepted(job, report)
+
+    def _accepted(self, job: Job, report: TickReport) -> None:
+        if self.store.claim(job.task_uuid, "submitting", "processing", submitted_at=time.time(), error=None):
+            report.changed.append(job.task_uuid)
+
+    def _runware_has(self, job: Job, report: TickReport) -> bool:
+        """Whether an earlier attempt reached Runware after all: ask before calling the job failed."""
+        report.requests += 1
+        try:
+            update = self.client.poll([job.task_uuid])[job.task_uuid]
+        except ApiError:
+            return True  # cannot tell: keep it pending rather than lose a job that may be running
+        return update.status != "error"
 
     # -- the polling step ---------------------------------------------------------------------------
 
@@ -136,7 +161,7 @@ class Tracker:
         for job in self.store.jobs(statuses=["submitting"], **self._mine()):
             if report.problem:
                 break
-            if job.error or now - job.updated_at > RESUBMIT_AFTER:
+            if job.error or now - job.updated_at > self.resubmit_after:
                 self._send(job, report)
         processing = self.store.jobs(statuses=["processing"], **self._mine())
         if processing:
@@ -194,7 +219,7 @@ class Tracker:
             dest = local_path(self.media_dir, job.task_uuid, index, fmt)
             report.requests += 1
             try:
-                self.client.download(result["videoURL"], dest, max_bytes=self.max_video_bytes)
+                self.client.download(result.get("videoURL", ""), dest, max_bytes=self.max_video_bytes)
                 result["file"] = dest.name
                 result.pop("download_error", None)
             except DownloadError as exc:
@@ -209,9 +234,10 @@ class Tracker:
             self._finish(job, report, "success")
 
     def _finish(self, job: Job, report: TickReport, status: str, error: dict | None = None) -> None:
-        self.store.update(job.task_uuid, status=status, error=error, finished_at=time.time())
-        report.finished.append(job.task_uuid)
-        log.debug("job %s -> %s", job.task_uuid, status)
+        # Only from "processing": another session may have finished (or re-checked) it meanwhile.
+        if self.store.claim(job.task_uuid, "processing", status, error=error, finished_at=time.time()):
+            report.finished.append(job.task_uuid)
+            log.debug("job %s -> %s", job.task_uuid, status)
 
     # -- user actions --------------------------------------------------------------------------------
 
@@ -236,6 +262,6 @@ class Tracker:
             return False
         results = [{k: v for k, v in r.items() if k not in ("download_error", "download_attempts")}
                    for r in job.results]
-        self.store.update(task_uuid, status="processing", error=None, finished_at=None, results=results,
-                          submitted_at=time.time())
-        return True
+        # submitted_at restarts so the job gets a full job_timeout of waiting again.
+        return self.store.claim(task_uuid, job.status, "processing", error=None, finished_at=None,
+                                results=results, submitted_at=time.time())

@@ -1,5 +1,6 @@
 """Generate: the form, the request preview, and this session's jobs updating live."""
 import json
+import time
 
 import streamlit as st
 
@@ -99,6 +100,9 @@ def request_from_form(model: Model) -> VideoRequest:
     )
 
 
+DOUBLE_CLICK_SECONDS = 2.0
+
+
 def on_generate() -> None:
     model = chosen_model()
     try:
@@ -107,7 +111,14 @@ def on_generate() -> None:
         ss["problems"] = exc.problems
         return
     ss["problems"] = []
+    # A second click queued while the first was submitting arrives right after it: the same request
+    # again within moments is a double click, not a wish to pay twice.
+    same = {k: v for k, v in task.items() if k != "taskUUID"}
+    last_same, last_done = ss.get("last_submit", (None, 0.0))
+    if same == last_same and time.time() - last_done < DOUBLE_CLICK_SECONDS:
+        return
     s.tracker.submit(task, s.workspace)
+    ss["last_submit"] = (same, time.time())
     ss["poll_interval"] = None  # re-arm the polling timer for the new job
 
 
@@ -204,6 +215,9 @@ with form:
         preview, _ = build_task(request_from_form(model), "<new taskUUID>", max_image_bytes=int(s.settings.max_image_mb * 1e6))
         st.code(json.dumps([redact_images(preview)], indent=2, ensure_ascii=False), language="json")
 
+    price = model.price_usd(ss.get("f_duration") or model.default_duration, ss.get("f_results") or 1)
+    if price is not None:
+        st.caption(f"List price about ${price:.2f} ({model.name}).")
     problems = ss.get("problems")
     if problems:
         st.error(f"Nothing was sent: {len(problems)} field(s) need attention (marked above).")

@@ -46,7 +46,8 @@ export_left, export_right, _ = st.columns([1, 1, 4])
 export_left.download_button("Export CSV", lambda: to_csv(shown), "studio-history.csv", "text/csv")
 export_right.download_button("Export JSON", lambda: to_json(shown), "studio-history.json", "application/json")
 
-rows = event.selection.rows if event else []
+# The selection is by position and outlives changes to the table: a stale one is ignored.
+rows = [r for r in (event.selection.rows if event else []) if r < len(shown)]
 selected = shown.iloc[rows[0]]["task_uuid"] if rows else st.query_params.get("job")
 if rows:
     st.query_params["job"] = selected  # the address bar now links to this job
@@ -63,15 +64,15 @@ if job:
         ui.video_player(s, job, i)
     with st.expander("Parameters"):
         st.code(json.dumps(redact_images(job.task), indent=2, ensure_ascii=False), language="json")
+    # Buttons are keyed by the job, so a click meant for one job can never act on another.
     a, b, c = st.columns(3)
-    if a.button("Re-run with these settings", icon="🔁"):
+    if a.button("Re-run with these settings", icon="🔁", key=f"rerun-{job.task_uuid}"):
         st.session_state["prefill_task"] = job.task
         st.switch_page("pages/generate.py")
-    ui.recheck_button(s, job, key="h_recheck")
-    if not job.pending and c.button("Delete", icon="🗑️", help="Removes the job and its local videos."):
-        s.store.delete(job.task_uuid, workspace=s.workspace)
-        for r in job.results:
-            if r.get("file"):
-                (s.settings.media_dir / r["file"]).unlink(missing_ok=True)
+    with b:
+        ui.recheck_button(s, job, key=f"recheck-{job.task_uuid}")
+    if not job.pending and c.button("Delete", icon="🗑️", key=f"delete-{job.task_uuid}",
+                                    help="Removes the job and its local videos."):
+        s.delete_job(job.task_uuid)
         st.query_params.pop("job", None)
         st.rerun()

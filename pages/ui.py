@@ -10,7 +10,7 @@ import streamlit as st
 
 from lib.history import shape
 from lib.media import video_url
-from lib.settings import SettingsError, load_settings
+from lib.settings import SettingsError, load_settings, valid_api_key
 from lib.studio import LOCAL_WORKSPACE, Studio, open_studio
 from lib.tracker import TickReport, key_id, next_interval
 
@@ -77,8 +77,11 @@ def mode_banner(s: Studio) -> None:
 
 def _use_key():
     key = st.session_state.pop("key_input", "").strip()
-    if key:
+    st.session_state["key_problem"] = None
+    if key and valid_api_key(key):
         st.session_state["session_api_key"] = key
+    elif key:
+        st.session_state["key_problem"] = "That key has characters an API key cannot have (spaces, line breaks or non-ASCII)."
 
 
 def _forget_key():
@@ -97,6 +100,8 @@ def sidebar(s: Studio) -> None:
                               help="Kept only in this browser session's memory: never written to disk, "
                                    "logged or shown.")
                 st.button("Use this key", on_click=_use_key)
+                if st.session_state.get("key_problem"):
+                    st.error(st.session_state["key_problem"])
         if s.settings.workspaces == "per-user":
             st.caption("Private workspace: keep this page's link to come back to your jobs.")
 
@@ -191,7 +196,8 @@ def _monitor_body(s: Studio, compact: bool, limit: int) -> None:
         st.session_state["last_tick"] = time.time()
     pending = s.pending_jobs()
     if report.problem:
-        st.warning(f"Runware could not be reached this time; retrying. ({plain(report.problem)})", icon="📡")
+        st.warning(f"Last check with Runware failed; the next one follows automatically. {plain(report.problem)}",
+                   icon="📡")
     if compact:
         if pending:
             st.caption(f"⚙️ {len(pending)} job(s) running")

@@ -1,15 +1,29 @@
 """Shared fixtures: real servers on free loopback ports, never mocks of requests."""
 from __future__ import annotations
 
+import os
 import socket
 import uuid
 
 import pytest
 
+import lib.tracker
 from lib.catalog import load_catalog
 from lib.simulator.server import Simulator
 
 TEST_KEY = "test-key-0123456789abcdefghij"
+
+# Tests must never reach the real, paid API with a developer's key from .env or secrets: an empty
+# key overrides .env, and the URL points at a closed loopback port. Tests that want API mode set
+# both to a simulator of their own. (Subprocesses started by tests inherit this environment.)
+os.environ["RUNWARE_API_KEY"] = ""
+os.environ["RUNWARE_API_URL"] = "http://127.0.0.1:9/v1"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_poll_coalescing():
+    """Which (API URL, key) was polled when is process-wide; a reused port must not inherit it."""
+    lib.tracker._last_poll.clear()
 
 
 def free_port() -> int:

@@ -125,15 +125,38 @@ def test_app_restart_mid_job_resumes_against_a_restarted_simulator(tmp_path):
         assert second.stats.snapshot()["submitted"] == []  # polled, never sent again
 
 
-def test_crash_mid_submit_resends_the_same_task_once(simulator, tmp_path, monkeypatch):
+def test_crash_mid_submit_resends_the_same_task_once(simulator, tmp_path):
     """The row was written, then the process died before the answer: the next tick resends it."""
-    import lib.tracker
-
-    monkeypatch.setattr(lib.tracker, "RESUBMIT_AFTER", 0.0)
     tracker, store = make_tracker(simulator, tmp_path)
+    tracker.resubmit_after = 0.0  # the crash was long enough ago
     task = video_task()
     store.add(task, workspace="local", api_url=simulator.url, key_id=tracker.key_id, status="submitting")
     tracker.client.submit(task)  # it did reach Runware before the crash
     job = run_until_done(tracker, store, task["taskUUID"])
     assert_playable(tracker, job)
     assert simulator.stats.snapshot()["submitted"] == [task["taskUUID"]]
+
+
+def test_a_refused_resend_never_fails_a_job_runware_already_has(simulator, tmp_path):
+    """The first submit reached Runware but its answer was lost; the resend is refused outright. The
+    tracker asks Runware before calling the job failed, finds it running, and keeps it."""
+    tracker, store = make_tracker(simulator, tmp_path)
+    tracker.resubmit_after = 0.0
+    task = video_task()
+    store.add(task, workspace="local", api_url=simulator.url, key_id=tracker.key_id, status="submitting")
+    store.update(task["taskUUID"], attempts=1)  # sent once already
+    tracker.client.submit(task)
+    simulator.faults.script("400")
+    job = run_until_done(tracker, store, task["taskUUID"])
+    assert_playable(tracker, job)
+    assert simulator.stats.snapshot()["submitted"] == [task["taskUUID"]]
+
+
+def test_a_first_submit_refused_outright_is_a_clear_error(simulator, tmp_path):
+    tracker, store = make_tracker(simulator, tmp_path)
+    simulator.faults.script("400")
+    task = video_task()
+    tracker.submit(task, "local")
+    job = store.get(task["taskUUID"])
+    assert job.status == "error" and job.error["code"] == "invalidRequest"
+    assert simulator.stats.snapshot()["submitted"] == []

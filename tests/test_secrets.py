@@ -49,3 +49,28 @@ def test_a_pasted_key_stays_in_its_session(simulator, tmp_path):
     # Only this session's objects reference it: the Studio (its client) and nothing module-level.
     holders = [o for o in gc.get_referrers(user_key) if isinstance(o, dict) and "__name__" in o]
     assert holders == []
+
+
+def test_a_key_that_cannot_be_sent_is_a_clear_error_without_the_key(simulator):
+    from lib.client import RunwareClient
+    from lib.errors import ApiError
+    import pytest
+
+    for bad in ("sk-abc\u2026def-" + "k" * 20, "sk-abc\ndef-" + "k" * 20):
+        client = RunwareClient(bad, simulator.url, backoff=0.01)
+        with pytest.raises(ApiError) as failed:
+            client.poll(["5f0e7c1a-0000-4000-8000-000000000000"])
+        assert not failed.value.retryable
+        assert bad not in str(failed.value) and bad not in repr(failed.value)
+
+
+def test_keys_of_the_wrong_shape_are_refused_up_front():
+    import pytest
+    from lib.settings import SettingsError, valid_api_key
+
+    assert valid_api_key("abcDEF0123456789-_.")
+    for bad in ("has space-0123456789", "tab\t0123456789", "ellipsis\u2026-0123456789", "nl\n0123456789"):
+        assert not valid_api_key(bad)
+        with pytest.raises(SettingsError) as refused:
+            load_settings(environ={"RUNWARE_API_KEY": bad}, dotenv_path=None)
+        assert bad not in str(refused.value)

@@ -609,3 +609,18 @@ def iter_until_listening(proc):
         yield line.strip()
         if "listening" in line:
             return
+
+
+def test_a_hosted_demo_simulator_never_delivers_to_private_addresses(tmp_path):
+    """The app's own simulator refuses to POST/PUT into the server's network (no SSRF via webhooks)."""
+    from lib.simulator.engine import _public
+
+    assert not _public("http://127.0.0.1:9/hook") and not _public("http://10.0.0.5/x")
+    assert not _public("http://[::1]/x") and not _public("http://no-such-host.invalid/x")
+    hits = []
+    with StandIn() as hook, Simulator(latency=0.1, media_dir=tmp_path / "m", deliver_to_private=False) as sim:
+        task = video_task(webhookURL=hook.url + "/hook")
+        requests.post(sim.url, json=[task], headers=HEADERS, timeout=10).raise_for_status()
+        time.sleep(2.0)
+        hits = hook.requests
+    assert hits == []

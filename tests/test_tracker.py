@@ -167,14 +167,13 @@ def test_idle_tick_sends_nothing(make_tracker, simulator):
 
 # -- recovery ------------------------------------------------------------------------------------------
 
-def test_crash_mid_submit_is_resent_under_the_same_uuid(make_tracker, store, simulator, monkeypatch):
-    tr = make_tracker()
+def test_crash_mid_submit_is_resent_under_the_same_uuid(make_tracker, store, simulator):
+    tr = make_tracker(resubmit_after=0.0)  # i.e. the crash was long enough ago
     task = video_task(seed=42)
     # The row was written, the submit reached Runware, then the process died before recording it.
     store.add(task, workspace=WS, api_url=tr.api_url, key_id=tr.key_id, status="submitting")
     tr.client.submit(task)
     assert video_posts(simulator) == 1
-    monkeypatch.setattr(tracker_mod, "RESUBMIT_AFTER", 0.0)  # i.e. long enough ago
 
     report = tr.tick()
     assert report.problem is None
@@ -186,9 +185,8 @@ def test_crash_mid_submit_is_resent_under_the_same_uuid(make_tracker, store, sim
     assert simulator.stats.snapshot()["submitted"] == [task["taskUUID"]]
 
 
-def test_crash_mid_submit_when_runware_never_got_it(make_tracker, store, simulator, monkeypatch):
-    monkeypatch.setattr(tracker_mod, "RESUBMIT_AFTER", 0.0)
-    tr = make_tracker()
+def test_crash_mid_submit_when_runware_never_got_it(make_tracker, store, simulator):
+    tr = make_tracker(resubmit_after=0.0)
     task = video_task(seed=42)
     store.add(task, workspace=WS, api_url=tr.api_url, key_id=tr.key_id, status="submitting")
     tr.tick()

@@ -7,15 +7,18 @@ task was chosen to fail).
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import json
 import logging
 import random
+import socket
 import threading
 import time
 import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import requests
 
@@ -27,6 +30,16 @@ from .faults import Faults
 from .render import render_mp4
 
 log = logging.getLogger("studio.simulator")
+
+
+def _public(url: str) -> bool:
+    """Whether every address the URL's host resolves to is a public one."""
+    try:
+        host = urlsplit(url).hostname
+        infos = socket.getaddrinfo(host, None)
+    except (OSError, ValueError, UnicodeError):
+        return False
+    return bool(infos) and all(ipaddress.ip_address(info[4][0]).is_global for info in infos)
 
 # Used for `cost` where Runware publishes no price: clearly a simulated figure.
 SIMULATED_PRICE_PER_SECOND = 0.05
@@ -58,13 +71,16 @@ class Engine:
     restarted on the same folder still answers for its earlier tasks, as Runware would."""
 
     def __init__(self, catalog: Catalog, media_dir: Path, faults: Faults, *, latency: float = 2.0,
-                 base_url: str = "", render_workers: int = 1):
+                 base_url: str = "", render_workers: int = 1, deliver_to_private: bool = True):
         self.catalog = catalog
         self.media_dir = Path(media_dir)
         self.media_dir.mkdir(parents=True, exist_ok=True)
         self.faults = faults
         self.latency = latency
         self.base_url = base_url
+        # Inside a hosted demo, anyone could aim webhookURL/uploadEndpoint at the server's own
+        # network; there, deliveries go to public addresses only.
+        self.deliver_to_private = deliver_to_private
         self.tasks: dict[str, SimTask] = {}
         self.videos: dict[str, tuple[Path, float | None, str]] = {}  # videoUUID -> (path, expires_at, mime)
         self._renders: dict[str, Future] = {}  # same inputs, same file: render once
@@ -238,8 +254,10 @@ class Engine:
                 if result.future.done() and not result.future.exception():
                     self._best_effort("PUT", sim.task["uploadEndpoint"], data=result.path.read_bytes())
 
-    @staticmethod
-    def _best_effort(method: str, url: str, **kwargs) -> None:
+    def _best_effort(self, method: str, url: str, **kwargs) -> None:
+        if not self.deliver_to_private and not _public(url):
+            log.info("not delivering to %s: not a public address", url)
+            return
         for attempt in range(3):
             try:
                 resp = requests.request(method, url, timeout=5, **kwargs)

@@ -120,8 +120,8 @@ class Handler(BaseHTTPRequestHandler):
             self._send(200, whole[: len(whole) // 2], declared_length=len(whole))
         else:
             headers = {"Retry-After": str(faults.retry_after)} if fault == "429" else None
-            self._json(int(fault), {"errors": [{"code": "serverBusy" if fault != "429" else "rateLimitExceeded",
-                                                "message": f"Simulated HTTP {fault}."}]}, headers)
+            code = {"400": "invalidRequest", "429": "rateLimitExceeded"}.get(fault, "serverBusy")
+            self._json(int(fault), {"errors": [{"code": code, "message": f"Simulated HTTP {fault}."}]}, headers)
         return True
 
     def _answer(self, body: bytes) -> None:
@@ -225,12 +225,12 @@ class Simulator:
 
     def __init__(self, *, host: str = "127.0.0.1", port: int = 0, api_key: str | None = None,
                  latency: float = 2.0, faults: Faults | None = None, media_dir: str | Path | None = None,
-                 catalog: Catalog | None = None, render_workers: int = 1):
+                 catalog: Catalog | None = None, render_workers: int = 1, deliver_to_private: bool = True):
         self.faults = faults or Faults()
         self._tmp = None if media_dir else tempfile.TemporaryDirectory(prefix="runware-sim-")
         media = Path(media_dir) if media_dir else Path(self._tmp.name)
         self.engine = Engine(catalog or load_catalog(), media, self.faults, latency=latency,
-                             render_workers=render_workers)
+                             render_workers=render_workers, deliver_to_private=deliver_to_private)
         self.server = SimulatorServer((host, port), self.engine, self.faults, api_key)
         self.host, self.port = self.server.server_address[:2]
         self.engine.base_url = f"http://{self.host}:{self.port}"
