@@ -73,3 +73,13 @@ def test_open_tabs_share_one_poll(simulator, tmp_path):
     polls = [kinds for kinds in simulator.stats.snapshot()["post_task_types"][len(before):]
              if "getResponse" in kinds]
     assert len(polls) == 1
+
+
+def test_retries_draw_from_the_budget_too(simulator):
+    """Each retry of a call is a request like any other: it takes a slot of the shared budget."""
+    limiter = RateLimiter(10, window=60.0)
+    client = RunwareClient(TEST_KEY, simulator.url, limiter=limiter, backoff=0.01, retries=3)
+    simulator.faults.script("503", times=2)
+    client.poll(["5f0e7c1a-0000-4000-8000-000000000000"])
+    assert simulator.stats.snapshot()["posts"] == 3
+    assert limiter.used() == 3
