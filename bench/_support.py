@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
 import sqlite3
-import subprocess
 import sys
 import time
 import urllib.request
@@ -20,6 +17,9 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from lib.demo import DEMO_API_URL, DEMO_KEY  # noqa: E402
+
+sys.path.insert(0, str(REPO / "tests"))
+from browser_support import AppServer  # noqa: E402  (one app launcher for tests and benchmarks)
 from lib.store import COLUMNS, JobStore  # noqa: E402
 from lib.studio import LOCAL_WORKSPACE  # noqa: E402
 from lib.tracker import key_id  # noqa: E402
@@ -27,7 +27,6 @@ from lib.tracker import key_id  # noqa: E402
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
-START_TIMEOUT = 90.0
 
 # JS taking one argument, a substring of the wanted <video>'s source URL ("" = the first video): the
 # page may show several videos (e.g. the workspace's newest jobs), so find ours by its taskUUID.
@@ -46,12 +45,6 @@ VIDEO_PLAYING_JS = "(part) => { " + _FIND_VIDEO + " return !!v && !v.paused && v
 VIDEO_PAUSE_JS = "(part) => { " + _FIND_VIDEO + " if (v) v.pause(); }"
 VIDEO_INFO_JS = ("(part) => { " + _FIND_VIDEO + " return v && (v.videoWidth + 'x' + v.videoHeight + ', '"
                  " + v.duration.toFixed(1) + ' s, ' + (v.currentSrc || v.src).split('/').pop()); }")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 # -- the job store ---------------------------------------------------------------------------------
@@ -123,74 +116,6 @@ def status_counts(data_dir: Path) -> dict[str, int]:
 
 
 # -- processes ---------------------------------------------------------------------------------------
-
-class StreamlitProcess:
-    """`python -m streamlit run <script>` on a free port, in demo mode (no RUNWARE_API_KEY)."""
-
-    def __init__(self, script: str | Path, data_dir: Path, log_path: Path, extra_env: dict | None = None,
-                 cwd: Path = REPO):
-        self.script, self.data_dir, self.log_path, self.cwd = str(script), Path(data_dir), Path(log_path), cwd
-        self.extra_env = dict(extra_env or {})
-        self.proc: subprocess.Popen | None = None
-        self.port: int | None = None
-        self._log = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def pid(self) -> int:
-        return self.proc.pid
-
-    def start(self) -> "StreamlitProcess":
-        env = dict(os.environ)
-        env.pop("RUNWARE_API_KEY", None)
-        env.update({"STUDIO_DATA_DIR": str(self.data_dir), "PYTHONUNBUFFERED": "1", **self.extra_env})
-        self.port = free_port()
-        self._log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", self.script, "--server.port", str(self.port),
-             "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-            cwd=self.cwd, env=env, stdout=self._log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + START_TIMEOUT
-        while True:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"streamlit exited with {self.proc.returncode}:\n{self.log()[-3000:]}")
-            try:
-                with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2) as r:
-                    if r.read().decode().strip() == "ok":
-                        return self
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"streamlit did not become healthy in {START_TIMEOUT:g} s")
-            time.sleep(0.2)
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            if self.proc.poll() is None:
-                self.proc.send_signal(signal.SIGTERM)
-                try:
-                    self.proc.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    self.proc.kill()
-                    self.proc.wait(timeout=15)
-            self.proc = None
-        if self._log is not None:
-            self._log.close()
-            self._log = None
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-
-    def __enter__(self) -> "StreamlitProcess":
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
-
 
 def rss_bytes(pid: int) -> int:
     """VmRSS of a process, from /proc/<pid>/status."""

@@ -26,7 +26,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._support import (REPO, VIDEO_INFO_JS, VIDEO_LOADED_JS, VIDEO_PAUSE_JS, VIDEO_PLAY_JS,  # noqa: E402
-                            VIDEO_PLAYING_JS, StreamlitProcess, fill_finished_jobs, fmt_mb, launch_chromium,
+                            VIDEO_PLAYING_JS, AppServer, fill_finished_jobs, fmt_mb, launch_chromium,
                             rss_bytes, task_uuid_of, wait_idle)
 
 PARTS = ("rerun", "tick", "click", "memory")
@@ -151,7 +151,7 @@ def bench_click(runs: int) -> None:
     print("\n== 3. seconds from clicking Generate to a playing video (demo mode, real app + Chromium) ==")
     with tempfile.TemporaryDirectory(prefix="bench-click-") as tmp, sync_playwright() as p:
         data_dir = Path(tmp) / "data"
-        app = StreamlitProcess("streamlit_app.py", data_dir, Path(tmp) / "app.log")
+        app = AppServer(data_dir, Path(tmp) / "app.log")
         browser = None
         try:
             t0 = time.perf_counter()
@@ -246,7 +246,7 @@ def _play_all(browser, base_url: str, paths: list[tuple[str, str]], label: str, 
     return ok, playing, failed, context
 
 
-def _measure(browser, app: StreamlitProcess, home: str, paths: list[tuple[str, str]], label: str, settle: float,
+def _measure(browser, app: AppServer, home: str, paths: list[tuple[str, str]], label: str, settle: float,
              keep_open: bool) -> dict:
     # One page first, so "before" includes the first session (imports, the demo simulator).
     context = browser.new_context()
@@ -317,15 +317,15 @@ def bench_memory(count: int, settle: float, plain: bool, keep_open: bool) -> Non
         browser = launch_chromium(p)
         results = {}
         try:
-            with StreamlitProcess("streamlit_app.py", data_dir, tmp / "app.log") as app:
+            with AppServer(data_dir, tmp / "app.log") as app:
                 results["disk route /videos"] = _measure(
                     browser, app, "/history", [(f"/history?job={u}", f) for u, f in zip(uuids, files)],
                     "disk route /videos", settle, keep_open)
             script_dir = tmp / "bytes_app"
             script_dir.mkdir()
             (script_dir / "bytes_app.py").write_text(BYTES_APP)
-            with StreamlitProcess(script_dir / "bytes_app.py", tmp / "data-bytes", tmp / "bytes.log",
-                                  extra_env={"BENCH_VIDEO_DIR": str(media)}, cwd=script_dir) as app:
+            with AppServer(tmp / "data-bytes", tmp / "bytes.log", extra_env={"BENCH_VIDEO_DIR": str(media)},
+                           script=script_dir / "bytes_app.py", cwd=script_dir) as app:
                 results["st.video(bytes)"] = _measure(
                     browser, app, "/", [(f"/?v={name}", "") for name in files], "st.video(bytes)", settle,
                     keep_open)

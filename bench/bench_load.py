@@ -25,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._support import (StreamlitProcess, db_path, get_json, launch_chromium, listening_ports,  # noqa: E402
+from bench._support import (AppServer, db_path, get_json, launch_chromium, listening_ports,  # noqa: E402
                             status_counts, wait_idle)
 from lib.store import FINISHED, IN_FLIGHT  # noqa: E402
 
@@ -110,7 +110,7 @@ def max_in_window(times: list[float], window: float = 60.0) -> int:
     return best
 
 
-def find_simulator(app: StreamlitProcess) -> str | None:
+def find_simulator(app: AppServer) -> str | None:
     """The demo simulator's base URL: the app process's other listening port that answers /_sim/stats."""
     for port in sorted(listening_ports(app.pid) - {app.port}):
         try:
@@ -147,7 +147,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-load-") as tmp, sync_playwright() as p:
         tmp = Path(tmp)
         data_dir = tmp / "data"
-        app = StreamlitProcess("streamlit_app.py", data_dir, tmp / "app.log", extra_env=env)
+        app = AppServer(data_dir, tmp / "app.log", extra_env=env)
         browser = None
         sampler = Sampler(data_dir, max_in_flight)
         try:

@@ -50,13 +50,16 @@ TRACEBACK_WATCH_JS = """
 
 
 class AppServer:
-    """`streamlit run streamlit_app.py` as a subprocess; start() can be called again after stop()
-    (a restart: same data dir, new port). Output of every run goes to one log file."""
+    """`streamlit run streamlit_app.py` (or another script) as a subprocess in demo mode; start() can
+    be called again after stop() (a restart: same data dir, new port). Output of every run goes to
+    one log file. The benchmarks in bench/ use it too."""
 
-    def __init__(self, data_dir: Path, log_path: Path, extra_env: dict | None = None):
+    def __init__(self, data_dir: Path, log_path: Path, extra_env: dict | None = None,
+                 script: str | Path = "streamlit_app.py", cwd: Path = REPO):
         self.data_dir = Path(data_dir)
         self.log_path = Path(log_path)
         self.extra_env = dict(extra_env or {})
+        self.script, self.cwd = str(script), Path(cwd)
         self.proc: subprocess.Popen | None = None
         self.port: int | None = None
         self._log = None
@@ -65,18 +68,22 @@ class AppServer:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
     def start(self) -> "AppServer":
         assert self.proc is None, "already running"
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        env = dict(os.environ)
-        env.pop("RUNWARE_API_KEY", None)
-        env.update({"STUDIO_DATA_DIR": str(self.data_dir), "PYTHONUNBUFFERED": "1"}, **self.extra_env)
+        # An empty key (not a missing one) also overrides a developer's .env: demo mode for sure.
+        env = {**os.environ, "RUNWARE_API_KEY": "", "STUDIO_DATA_DIR": str(self.data_dir),
+               "PYTHONUNBUFFERED": "1", **self.extra_env}
         self.port = free_port()
         self._log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(self.port),
+            [sys.executable, "-m", "streamlit", "run", self.script, "--server.port", str(self.port),
              "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-            cwd=REPO, env=env, stdout=self._log, stderr=subprocess.STDOUT)
+            cwd=self.cwd, env=env, stdout=self._log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + START_TIMEOUT
         while True:
             if self.proc.poll() is not None:
@@ -106,6 +113,12 @@ class AppServer:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def __enter__(self) -> "AppServer":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
 
 
 class SimulatorProcess:
