@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
 import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -51,3 +53,56 @@ def video_task(**overrides) -> dict:
             "deliveryMethod": "async"}
     task.update(overrides)
     return {k: v for k, v in task.items() if v is not None}
+
+
+def empty_json(method, path, body, n):
+    return 200, "application/json", b"{}"
+
+
+class StandIn:
+    """A tiny purpose-built HTTP server on a free loopback port, for behaviour the simulator lacks
+    (a webhook receiver, a proxy answering HTML, ...). `respond(method, path, body, n)` returns
+    (status, content_type, bytes); n counts requests from 1. Every request is kept in `requests`."""
+
+    def __init__(self, respond=empty_json):
+        self.requests: list[tuple[str, str, dict, bytes]] = []
+        self.arrived = threading.Condition()
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def _handle(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                with outer.arrived:
+                    outer.requests.append((self.command, self.path, dict(self.headers), body))
+                    n = len(outer.requests)
+                    outer.arrived.notify_all()
+                status, ctype, payload = respond(self.command, self.path, body, n)
+                self.send_response(status)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            do_GET = do_POST = do_PUT = _handle
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def wait(self, count: int, timeout: float = 20.0) -> list:
+        with self.arrived:
+            assert self.arrived.wait_for(lambda: len(self.requests) >= count, timeout), self.requests
+            return list(self.requests)
+
+    def __enter__(self):
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()

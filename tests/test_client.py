@@ -16,7 +16,7 @@ from pathlib import Path
 import av
 import pytest
 
-from conftest import TEST_KEY, video_task
+from conftest import TEST_KEY, StandIn, video_task
 from lib import logs
 from lib.budget import RateLimiter, limiter_for
 from lib.client import RunwareClient, TaskUpdate, looks_like_video
@@ -55,50 +55,6 @@ def finished_video_url(client, task=None) -> str:
     update = wait_for(client, task["taskUUID"])
     assert update.status == "success", update
     return update.results[0]["videoURL"]
-
-
-class StandIn:
-    """A tiny HTTP server on a free loopback port. `respond(method, path, body, n)` returns
-    (status, content_type, bytes); n counts requests from 1. Every request is kept in `requests`."""
-
-    def __init__(self, respond):
-        self.requests: list[tuple[str, str, dict, bytes]] = []
-        lock = threading.Lock()
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
-            def _handle(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                with lock:
-                    outer.requests.append((self.command, self.path, dict(self.headers), body))
-                    n = len(outer.requests)
-                status, ctype, payload = respond(self.command, self.path, body, n)
-                self.send_response(status)
-                self.send_header("Content-Type", ctype)
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            do_GET = do_POST = do_PUT = _handle
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        daemon=True)
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
 
 
 def json_answer(payload: dict, status: int = 200):

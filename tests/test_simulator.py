@@ -14,7 +14,6 @@ import threading
 import time
 import types
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import av
@@ -24,7 +23,7 @@ import requests
 from PIL import Image
 
 import lib.simulator.engine as engine_module
-from conftest import TEST_KEY, free_port, video_task
+from conftest import TEST_KEY, StandIn, free_port, video_task
 from lib.simulator.server import Simulator
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -34,54 +33,6 @@ HEADERS = {"Authorization": f"Bearer {TEST_KEY}", "Content-Type": "application/j
 @pytest.fixture
 def sim(simulator):
     return simulator
-
-
-class StandIn:
-    """A tiny HTTP server that records every request (method, path, headers, body) and answers
-    `statuses[n]` (then 200) with an empty JSON object."""
-
-    def __init__(self, statuses=()):
-        self.requests: list[tuple[str, str, dict, bytes]] = []
-        self.arrived = threading.Condition()
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
-            def _handle(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                with outer.arrived:
-                    outer.requests.append((self.command, self.path, dict(self.headers), body))
-                    n = len(outer.requests)
-                    outer.arrived.notify_all()
-                status = statuses[n - 1] if n <= len(statuses) else 200
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"{}")
-
-            do_POST = do_PUT = do_GET = _handle
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def wait(self, count: int, timeout: float = 20.0) -> list:
-        with self.arrived:
-            assert self.arrived.wait_for(lambda: len(self.requests) >= count, timeout), self.requests
-            return list(self.requests)
-
-    def __enter__(self):
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
 
 
 def post(sim, body, headers=HEADERS, **kw) -> requests.Response:
@@ -458,7 +409,7 @@ def test_webhook_receives_the_success_item(sim):
 
 
 def test_webhook_is_retried_until_2xx(sim):
-    with StandIn(statuses=[500]) as hook:
+    with StandIn(lambda m, p, b, n: (500 if n == 1 else 200, "application/json", b"{}")) as hook:
         task = video_task(webhookURL=hook.url + "/cb")
         run(sim, task)
         first, second = hook.wait(2)
