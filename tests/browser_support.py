@@ -49,6 +49,25 @@ TRACEBACK_WATCH_JS = """
 """
 
 
+def wait_until_healthy(proc: subprocess.Popen, health_url: str, what: str, log_path: Path, stop) -> None:
+    """Wait until the process answers 200 at its health URL; on exit or timeout, stop it and say why."""
+    deadline = time.monotonic() + START_TIMEOUT
+    while True:
+        if proc.poll() is not None:
+            log = log_path.read_text(errors="replace") if log_path.exists() else ""
+            raise RuntimeError(f"{what} exited with {proc.returncode}; see {log_path}:\n{log}")
+        try:
+            with urllib.request.urlopen(health_url, timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            stop()
+            raise RuntimeError(f"{what} did not become healthy in {START_TIMEOUT:g} s; see {log_path}")
+        time.sleep(0.2)
+
+
 class AppServer:
     """`streamlit run streamlit_app.py` (or another script) as a subprocess in demo mode; start() can
     be called again after stop() (a restart: same data dir, new port). Output of every run goes to
@@ -84,20 +103,8 @@ class AppServer:
             [sys.executable, "-m", "streamlit", "run", self.script, "--server.port", str(self.port),
              "--server.headless", "true", "--browser.gatherUsageStats", "false"],
             cwd=self.cwd, env=env, stdout=self._log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + START_TIMEOUT
-        while True:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"the app exited with {self.proc.returncode}; see {self.log_path}:\n{self.log()}")
-            try:
-                with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2) as r:
-                    if r.read().decode().strip() == "ok":
-                        return self
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"the app did not become healthy in {START_TIMEOUT:g} s; see {self.log_path}")
-            time.sleep(0.2)
+        wait_until_healthy(self.proc, f"{self.url}/_stcore/health", "the app", self.log_path, self.stop)
+        return self
 
     def stop(self) -> None:
         if self.proc is not None:
@@ -132,20 +139,7 @@ class SimulatorProcess:
             [sys.executable, "-m", "lib.simulator", "--port", str(self.port), "--api-key", api_key,
              "--latency", str(latency), "--media-dir", str(media_dir), "--log-level", "WARNING"],
             cwd=REPO, stdout=self._log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + START_TIMEOUT
-        while True:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"the simulator exited with {self.proc.returncode}; see {self.log_path}")
-            try:
-                with urllib.request.urlopen(f"{self.base_url}/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"the simulator did not start in {START_TIMEOUT:g} s")
-            time.sleep(0.2)
+        wait_until_healthy(self.proc, f"{self.base_url}/health", "the simulator", self.log_path, self.stop)
 
     @property
     def base_url(self) -> str:
