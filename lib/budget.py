@@ -1,9 +1,9 @@
-"""Client-side request budget, shared by every session in the process.
+"""Client-side request budget.
 
 Runware has no hard per-minute limit (it queues, then answers 429/503/504), but the spec asks for a
-polite 60 requests a minute. One limiter per API URL lives in this module, so every Streamlit session
-in the process draws from the same budget. (The tasks-in-flight budget is counted from the job store,
-which every session shares already: see tracker.dispatch.)
+polite 60 requests a minute. The runtime keeps one limiter per API URL, so every session and every
+engine action of the process draws from the same budget. (The tasks-in-flight budget is counted from
+the job store: see JobStore.claim_next_queued.)
 """
 from __future__ import annotations
 
@@ -71,17 +71,3 @@ class RateLimiter:
         with self._lock:
             self._wait_needed(self._clock())
             return len(self._slots)
-
-
-_limiters: dict[str, RateLimiter] = {}
-_registry_lock = threading.Lock()
-
-
-def limiter_for(api_url: str, per_minute: int) -> RateLimiter:
-    """The process-wide limiter for one API URL (its limit follows the latest setting)."""
-    with _registry_lock:
-        limiter = _limiters.get(api_url)
-        if limiter is None:
-            limiter = _limiters[api_url] = RateLimiter(per_minute)
-        limiter.per_minute = per_minute
-        return limiter

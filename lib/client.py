@@ -1,74 +1,51 @@
-"""The Runware REST client: one request path, typed errors, retries that are safe to make.
+"""The Runware REST client: one request path, one retry layer, typed errors.
 
-Every POST goes through `_post`, which adds auth and (connect, read) timeouts, draws from the shared
-request budget, and turns every failure into ApiError. Retrying a POST is safe here: a submit resent
-under the same taskUUID is answered `conflictTaskUUID` (counted as accepted), and getResponse only reads.
+Every POST goes through `_post`: auth header, (connect, read) timeouts, one request-budget slot per
+HTTP attempt, one attempt count and one total deadline per call, and every failure turned into
+ApiError. Retrying a POST is safe here: a submit resent under the same taskUUID is answered
+`conflictTaskUUID` (counted as accepted), and getResponse only reads. Nothing a server sends is
+trusted: answers are parsed by `lib.answers`, which checks every field.
 """
 from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
+import random
 import time
-from dataclasses import dataclass, field
-from pathlib import Path
+from email.utils import parsedate_to_datetime
 
 import requests
-from requests.adapters import HTTPAdapter
-from urllib3.util.retry import Retry
 
-from .budget import WINDOW_SECONDS, RateLimiter
-from .errors import ApiError, DownloadError
+from . import answers
+from .answers import TaskUpdate
+from .budget import RateLimiter
+from .errors import ApiError
+from .netfetch import ResponseTooLarge, read_limited
 
 log = logging.getLogger("studio.client")
 
 RETRY_STATUSES = (429, 500, 502, 503, 504)
-# Retry-After is honoured, but a server asking for an hour must not freeze a page for an hour.
-MAX_RETRY_AFTER = 30.0
-_FAILED = {"error", "failed"}
+# Retry-After is honoured, but only up to this and never past the call's deadline.
+MAX_RETRY_AFTER = 10.0
+# API answers are small JSON; a larger body is a broken or hostile server.
+MAX_ANSWER_BYTES = 8 * 2**20
+# What a refusal at submit means for the user, by HTTP status (the job ends: asking again cannot help).
+KEY_PROBLEMS = {
+    401: ("keyRefused", "The API key was refused by Runware."),
+    402: ("balanceTooLow", "The Runware balance is too low for this job."),
+    403: ("modelNotAllowed", "This API key may not use this model."),
+}
 
 
-class _BudgetedRetry(Retry):
-    """urllib3's Retry, with two additions: a retry draws from the request budget like any request,
-    and Retry-After is honoured only up to MAX_RETRY_AFTER."""
-
-    limiter: RateLimiter | None = None
-
-    def new(self, **kw):
-        retry = super().new(**kw)
-        retry.limiter = self.limiter
-        return retry
-
-    def get_retry_after(self, response):
-        after = super().get_retry_after(response)
-        return None if after is None else min(after, MAX_RETRY_AFTER)
-
-    def sleep(self, response=None):
-        super().sleep(response)
-        if self.limiter:
-            # Blocks until a slot frees; the slot then counts from now, when the retry goes out.
-            self.limiter.release(self.limiter.acquire(max_wait=WINDOW_SECONDS))
-
-
-@dataclass
-class TaskUpdate:
-    """What one poll says about one task."""
-    task_uuid: str
-    status: str  # "processing", "success" or "error"
-    results: list[dict] = field(default_factory=list)
-    error: dict | None = None
-
-
-def looks_like_video(head: bytes) -> bool:
-    """MP4/MOV carry an 'ftyp' box first; WEBM starts with the EBML magic."""
-    return head[4:8] == b"ftyp" or head.startswith(b"\x1a\x45\xdf\xa3")
+class _Retry(Exception):
+    def __init__(self, error: ApiError, wait: float | None = None):
+        self.error, self.wait = error, wait
 
 
 class RunwareClient:
     def __init__(self, api_key: str, api_url: str, *, connect_timeout: float = 5.0, read_timeout: float = 30.0,
-                 limiter: RateLimiter | None = None, retries: int = 4, backoff: float = 0.5,
-                 budget_wait: float = 5.0):
+                 limiter: RateLimiter | None = None, retries: int = 2, backoff: float = 0.5,
+                 deadline: float = 45.0, budget_wait: float = 5.0, extra_headers: dict | None = None):
         if not api_key:
             raise ValueError("an API key is required")
         self._api_key = api_key
@@ -77,96 +54,102 @@ class RunwareClient:
         self.limiter = limiter
         self.retries = retries
         self.backoff = backoff
+        self.deadline = deadline
         self.budget_wait = budget_wait
-        retry = _BudgetedRetry(
-            total=retries, connect=retries, read=retries, status=retries, other=0,
-            backoff_factor=backoff, backoff_jitter=backoff, backoff_max=20,
-            status_forcelist=RETRY_STATUSES, allowed_methods=frozenset({"POST", "GET"}),
-            respect_retry_after_header=True, raise_on_status=False,
-        )
-        retry.limiter = limiter
         self.session = requests.Session()
-        self.session.mount("http://", HTTPAdapter(max_retries=retry, pool_maxsize=16))
-        self.session.mount("https://", HTTPAdapter(max_retries=retry, pool_maxsize=16))
         self.session.headers["User-Agent"] = "runware-video-studio"
+        self.session.headers.update(extra_headers or {})
 
     def __repr__(self) -> str:
         return f"RunwareClient(api_url={self.api_url!r})"
 
     def worst_case_seconds(self) -> float:
-        """About the longest one call can take with every attempt timing out: how long a submit may
-        still be under way, so nobody resends it while it is."""
+        """The longest one call can last: its deadline, plus one connect and one read that started just
+        before it. A submit may be under way that long, so nobody resends it sooner."""
         connect, read = self.timeout
-        return (self.retries + 1) * (connect + read + MAX_RETRY_AFTER)
+        return self.deadline + connect + read
+
+    def close(self) -> None:
+        self.session.close()
 
     # -- the one request path -------------------------------------------------------------------
 
     def _post(self, tasks: list[dict], *, extra_headers: dict | None = None) -> dict:
         """POST an array of tasks; the parsed body of a 2xx answer, else ApiError."""
-        slot = self.limiter.acquire(self.budget_wait) if self.limiter else None
-        if self.limiter and slot is None:
-            raise ApiError("The studio's request budget for this minute is used up; it will retry shortly.",
-                           retryable=True)
-        try:
-            return self._post_within_budget(tasks, extra_headers)
-        finally:
-            if self.limiter:
-                self.limiter.release(slot)
-
-    def _post_within_budget(self, tasks: list[dict], extra_headers: dict | None) -> dict:
         headers = {"Authorization": f"Bearer {self._api_key}", "Content-Type": "application/json",
                    **(extra_headers or {})}
-        kinds = sorted({t.get("taskType", "?") for t in tasks})
-        label = f"POST {self.api_url} {','.join(kinds)} x{len(tasks)}"
-        # urllib3's Retry covers connection errors, timeouts and 429/5xx statuses. A body cut short,
-        # or one that is not JSON under a good status, comes after it: only those retry here.
+        kinds = ",".join(sorted({str(t.get("taskType", "?")) for t in tasks}))
+        label = f"POST {self.api_url} {kinds} x{len(tasks)}"
+        data = json.dumps(tasks)
+        deadline = time.monotonic() + self.deadline
         for attempt in range(self.retries + 1):
-            started = time.monotonic()
             try:
-                resp = self.session.post(self.api_url, data=json.dumps(tasks), headers=headers,
-                                         timeout=self.timeout)
-                body = resp.json()
-            except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError) as exc:
-                failure = ApiError(f"Runware's answer was cut short ({type(exc).__name__}).", retryable=True)
-            except requests.exceptions.JSONDecodeError:
-                # Under a good status the body was garbled on the way: try again. Under an error
-                # status it is some proxy's page: a 5xx was retried by urllib3 already, and a 4xx
-                # (a wrong URL, a proxy refusing) will not change by asking again.
-                good = resp.status_code < 400
-                failure = ApiError(f"Runware answered HTTP {resp.status_code} with a body that is not JSON.",
-                                   status=resp.status_code, retryable=good or resp.status_code in RETRY_STATUSES)
-                if not good:
-                    break
-            except requests.exceptions.InvalidHeader:
-                failure = ApiError("The API key contains characters that cannot be sent; check the key.")
-                break
-            except requests.exceptions.RequestException as exc:
-                failure = ApiError(f"Could not reach Runware ({type(exc).__name__}).", retryable=True)
-                break  # retried by urllib3 already
-            except UnicodeError:  # http.client encodes headers as latin-1; the message would hold the key
-                failure = ApiError("The API key contains characters that cannot be sent; check the key.")
-                break
-            else:
-                log.debug("%s -> %s in %.2fs", label, resp.status_code, time.monotonic() - started)
-                return self._check(resp.status_code, body)
+                return self._attempt(data, headers, label, deadline)
+            except _Retry as retry:
+                failure, wait = retry.error, retry.wait
             log.debug("%s failed (attempt %d): %s", label, attempt + 1, failure)
-            if attempt < self.retries:
-                time.sleep(min(self.backoff * 2 ** attempt, 10))
+            if wait is None:
+                wait = self.backoff * 2 ** attempt * (1 + random.random() / 2)
+            if attempt == self.retries or time.monotonic() + wait >= deadline:
+                break
+            time.sleep(wait)
         log.debug("%s gave up: %s", label, failure)
         raise failure
 
-    @staticmethod
-    def _check(status: int, body) -> dict:
+    def _attempt(self, data: str, headers: dict, label: str, deadline: float) -> dict:
+        """One HTTP attempt under one budget slot. Returns the body, raises _Retry (worth another
+        attempt) or ApiError (final)."""
+        remaining = deadline - time.monotonic()
+        slot = self.limiter.acquire(min(self.budget_wait, max(0.0, remaining))) if self.limiter else None
+        if self.limiter and slot is None:
+            raise ApiError("The studio's request budget for this minute is used up; it will retry shortly.",
+                           retryable=True)
+        started = time.monotonic()
+        try:
+            connect, read = self.timeout
+            with self.session.post(self.api_url, data=data, headers=headers, stream=True,
+                                   timeout=(connect, max(0.1, min(read, remaining)))) as resp:
+                raw = read_limited(resp, MAX_ANSWER_BYTES, deadline)
+                status, retry_after = resp.status_code, resp.headers.get("Retry-After")
+        except ResponseTooLarge:
+            raise _Retry(ApiError("Runware's answer was larger than any real answer.", retryable=True)) from None
+        except TimeoutError:
+            raise ApiError("Runware did not answer in time.", retryable=True) from None
+        except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError) as exc:
+            raise _Retry(ApiError(f"Runware's answer was cut short ({type(exc).__name__}).", retryable=True))
+        except (requests.exceptions.InvalidHeader, UnicodeError):
+            # http.client encodes headers as latin-1; the message would hold the key.
+            raise ApiError("The API key contains characters that cannot be sent; check the key.") from None
+        except requests.exceptions.RequestException as exc:
+            raise _Retry(ApiError(f"Could not reach Runware ({type(exc).__name__}).", retryable=True)) from None
+        finally:
+            if self.limiter:
+                self.limiter.release(slot)
+        log.debug("%s -> %s in %.2fs", label, status, time.monotonic() - started)
+        return self._check(status, raw, retry_after)
+
+    def _check(self, status: int, raw: bytes, retry_after: str | None) -> dict:
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            body = None
         if not isinstance(body, dict):
-            # Under a good status the body was garbled on the way; asking again is safe.
-            raise ApiError(f"Runware answered HTTP {status} with an unexpected body.", status=status,
-                           retryable=status < 300 or status in RETRY_STATUSES)
-        errors = body.get("errors") or []
+            # Under a good status the body was garbled on the way: asking again is safe. Under an error
+            # status it is some proxy's page: a 4xx (wrong URL, proxy refusing) will not change.
+            error = ApiError(f"Runware answered HTTP {status} with a body that is not a JSON object.",
+                             status=status, retryable=status < 300 or status in RETRY_STATUSES)
+            if error.retryable:
+                raise _Retry(error, _retry_after(retry_after) if status in RETRY_STATUSES else None)
+            raise error
+        errors = answers.error_items(body)
         if 200 <= status < 300:
             return body
-        message = errors[0].get("message", "") if errors and isinstance(errors[0], dict) else ""
-        raise ApiError(f"Runware answered HTTP {status}: {message or 'no message'}", status=status,
-                       errors=[e for e in errors if isinstance(e, dict)], retryable=status in RETRY_STATUSES)
+        message = errors[0].get("message", "") if errors else ""
+        error = ApiError(f"Runware answered HTTP {status}: {message or 'no message'}", status=status,
+                         errors=errors, retryable=status in RETRY_STATUSES)
+        if error.retryable:
+            raise _Retry(error, _retry_after(retry_after))
+        raise error
 
     # -- operations --------------------------------------------------------------------------------
 
@@ -179,18 +162,9 @@ class RunwareClient:
                 log.debug("submit %s: already known (conflictTaskUUID), counted as accepted", task["taskUUID"])
                 return
             raise
-        for err in body.get("errors") or []:
-            if err.get("code") == "conflictTaskUUID":
-                continue
-            raise ApiError(f"Runware refused the task: {err.get('message', '')}", status=400, errors=[err])
-
-    def dry_run_cost(self, task: dict) -> float | None:
-        """Validate a task and learn its cost without running it (X-Runware-Dry-Run)."""
-        body = self._post([{**task, "includeCost": True}], extra_headers={"X-Runware-Dry-Run": "1"})
-        for item in body.get("data") or []:
-            if item.get("cost") is not None:
-                return float(item["cost"])
-        return None
+        for err in answers.error_items(body):
+            if err.get("code") != "conflictTaskUUID":
+                raise ApiError(f"Runware refused the task: {err.get('message', '')}", status=400, errors=[err])
 
     def poll(self, task_uuids: list[str]) -> dict[str, TaskUpdate]:
         """One HTTP request for any number of tasks; an update for every one of them."""
@@ -204,67 +178,42 @@ class RunwareClient:
                 body = {"data": [], "errors": exc.errors}
             else:
                 raise
-        updates = {u: TaskUpdate(u, "processing") for u in task_uuids}
-        for item in body.get("data") or []:
-            update = updates.get(item.get("taskUUID")) if isinstance(item, dict) else None
-            if update is None:
-                continue
-            status = str(item.get("status", "")).lower()
-            if item.get("videoURL"):
-                video_uuid = item.get("videoUUID")
-                if not video_uuid or not any(r.get("videoUUID") == video_uuid for r in update.results):
-                    update.results.append({k: item.get(k) for k in ("videoUUID", "videoURL", "seed", "cost")
-                                           if item.get(k) is not None})
-            elif status in _FAILED:
-                update.status, update.error = "error", item
-        for err in body.get("errors") or []:
-            update = updates.get(err.get("taskUUID")) if isinstance(err, dict) else None
-            if update is not None:
-                update.status, update.error = "error", err
-        for update in updates.values():
-            if update.status != "error" and update.results:
-                update.status = "success"  # per result; the caller compares with numberResults
-        return updates
+        return answers.task_updates(body, task_uuids)
 
-    def download(self, url: str, dest: Path, *, max_bytes: int) -> Path:
-        """Stream a result video to `dest`, whole or not at all."""
-        if not str(url).startswith(("http://", "https://")):
-            raise DownloadError("Runware reported a result without a video URL.", permanent=True)
-        dest = Path(dest)
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".part-", suffix=dest.suffix)
+    def task_details(self, task_uuid: str) -> TaskUpdate:
+        """getTaskDetails: what Runware still knows of a past task (for a re-check)."""
         try:
-            with os.fdopen(fd, "wb") as out:
-                self._stream_to(url, out, max_bytes)
-            with open(tmp, "rb") as f:
-                if not looks_like_video(f.read(12)):
-                    raise DownloadError("The result URL did not return a video.", permanent=True)
-            os.replace(tmp, dest)
-            log.debug("downloaded %s -> %s (%d bytes)", url, dest.name, dest.stat().st_size)
-            return dest
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+            body = self._post([{"taskType": "getTaskDetails", "taskUUID": task_uuid}])
+        except ApiError as exc:
+            if exc.status in (400, 404) and exc.errors:
+                body = {"data": [], "errors": exc.errors}
+            else:
+                raise
+        return answers.task_details(body, task_uuid)
 
-    def _stream_to(self, url: str, out, max_bytes: int) -> None:
+    def account(self) -> dict:
+        """accountManagement getDetails: one cheap request that proves a key works; its balance."""
+        body = self._post([{"taskType": "accountManagement", "operation": "getDetails",
+                            "taskUUID": answers.new_uuid()}])
+        return answers.account_summary(body)
+
+    def dry_run_cost(self, task: dict) -> float | None:
+        """Validate a task and learn its cost without running it (X-Runware-Dry-Run)."""
+        body = self._post([{**task, "includeCost": True}], extra_headers={"X-Runware-Dry-Run": "1"})
+        return answers.dry_run_cost(body)
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Seconds from a Retry-After header (seconds or an HTTP date), capped; None when absent or odd."""
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
         try:
-            with self.session.get(url, stream=True, timeout=self.timeout) as resp:
-                if resp.status_code in (403, 404, 410):
-                    raise DownloadError(f"The video is no longer available (HTTP {resp.status_code}); "
-                                        "its URL may have expired.", permanent=True)
-                if resp.status_code != 200:
-                    raise DownloadError(f"Downloading the video failed (HTTP {resp.status_code}).", permanent=False)
-                length = int(resp.headers.get("Content-Length") or 0)
-                if length > max_bytes:
-                    raise DownloadError(f"The video is larger than the {max_bytes // 2**20} MB limit.", permanent=True)
-                written = 0
-                for chunk in resp.iter_content(chunk_size=1 << 16):
-                    written += len(chunk)
-                    if written > max_bytes:
-                        raise DownloadError(f"The video is larger than the {max_bytes // 2**20} MB limit.",
-                                            permanent=True)
-                    out.write(chunk)
-                if length and written != length:
-                    raise DownloadError("The download was cut short.", permanent=False)
-        except requests.exceptions.RequestException as exc:
-            raise DownloadError(f"The download was interrupted ({type(exc).__name__}).", permanent=False) from None
+            seconds = parsedate_to_datetime(value).timestamp() - time.time()
+        except (TypeError, ValueError):
+            return None
+    if seconds != seconds:  # NaN
+        return None
+    return min(max(0.0, seconds), MAX_RETRY_AFTER)

@@ -1,31 +1,71 @@
-"""Demo mode: with no API key, the app runs against the bundled simulator, started once per process
-on a free loopback port. Nothing leaves the machine."""
+"""Demo mode: with no API key, the app runs against the bundled simulator on a free loopback port.
+Nothing leaves the machine.
+
+Processes that share a data folder must never poll each other's simulators: each takes a numbered
+slot (an exclusive file lock), runs its simulator on that slot's folder and files its jobs under that
+slot's label. A restarted process takes the free slot again and resumes its jobs from the simulator's
+journal; slot 0 keeps the label of the first release, so earlier demo jobs keep working.
+"""
 from __future__ import annotations
 
-import threading
+import fcntl
+import os
 from pathlib import Path
 
 from .simulator.server import Simulator
 
 # Not a secret: the simulator accepts any non-empty key. Jobs made in demo mode are filed under it.
 DEMO_KEY = "demo-mode-no-key"
-# A stable label for the simulator's jobs, whatever port it gets this time.
-DEMO_API_URL = "simulator://local"
-
-_simulator: Simulator | None = None
-_lock = threading.Lock()
+DEMO_LABEL = "simulator://local"
+MAX_SLOTS = 64
 
 
-def ensure_simulator(data_dir: Path, latency: float = 2.0) -> Simulator:
-    """The process's simulator, started on first use."""
-    global _simulator
-    with _lock:
-        if _simulator is None:
+class DemoBackend:
+    def __init__(self, data_dir: Path, latency: float = 2.0):
+        self.data_dir = Path(data_dir)
+        self.latency = latency
+        self.slot: int | None = None
+        self._lock_fd: int | None = None
+        self.simulator: Simulator | None = None
+
+    def __repr__(self) -> str:
+        return f"DemoBackend(slot={self.slot})"
+
+    @property
+    def label(self) -> str:
+        """The API URL the demo's jobs are filed under (stable across restarts, unlike the port)."""
+        return DEMO_LABEL if not self.slot else f"{DEMO_LABEL}/{self.slot}"
+
+    @property
+    def url(self) -> str | None:
+        return self.simulator.url if self.simulator else None
+
+    def _take_slot(self) -> int:
+        folder = self.data_dir / "simulator-slots"
+        folder.mkdir(parents=True, exist_ok=True)
+        for slot in range(MAX_SLOTS):
+            fd = os.open(folder / f"slot-{slot}.lock", os.O_CREAT | os.O_RDWR, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                os.close(fd)
+                continue
+            self._lock_fd = fd
+            return slot
+        raise RuntimeError(f"more than {MAX_SLOTS} demo processes share {self.data_dir}")
+
+    def start(self) -> "DemoBackend":
+        if self.simulator is None:
+            self.slot = self._take_slot()
+            media = self.data_dir / ("simulator" if self.slot == 0 else f"simulator-{self.slot}")
             # The app may be a hosted demo: its simulator never delivers into the server's own network.
-            _simulator = Simulator(latency=latency, media_dir=Path(data_dir) / "simulator",
-                                   deliver_to_private=False).start()
-        return _simulator
+            self.simulator = Simulator(latency=self.latency, media_dir=media, deliver_to_private=False).start()
+        return self
 
-
-def running_simulator() -> Simulator | None:
-    return _simulator
+    def stop(self) -> None:
+        if self.simulator:
+            self.simulator.stop()
+            self.simulator = None
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None

@@ -7,8 +7,8 @@ HTTP range support, instead of st.video(bytes), which would hold every video in 
 from __future__ import annotations
 
 import re
-import threading
 from pathlib import Path
+from typing import Callable
 
 from starlette.requests import Request
 from starlette.responses import FileResponse, PlainTextResponse, Response
@@ -17,9 +17,6 @@ from starlette.routing import Route
 ROUTE_PREFIX = "/videos"
 _NAME = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}-[0-9]{1,2}\.(mp4|webm|mov)$")
 _MIME = {"mp4": "video/mp4", "webm": "video/webm", "mov": "video/quicktime"}
-
-_served_dirs: list[Path] = []
-_lock = threading.Lock()
 
 
 def file_name(task_uuid: str, index: int, output_format: str = "MP4") -> str:
@@ -30,40 +27,29 @@ def local_path(media_dir: Path, task_uuid: str, index: int, output_format: str =
     return Path(media_dir) / file_name(task_uuid, index, output_format)
 
 
-def serve_from(media_dir: Path) -> None:
-    """Let the video route serve files of this media folder (each settings' data dir registers)."""
-    resolved = Path(media_dir).resolve()
-    with _lock:
-        if resolved not in _served_dirs:
-            _served_dirs.append(resolved)
-
-
-def find(name: str) -> Path | None:
+def find(media_dir: Path, name: str) -> Path | None:
+    """The file a /videos/<name> request may serve: only names the studio writes, only in its folder."""
     if not _NAME.match(name):
         return None
-    with _lock:
-        dirs = list(_served_dirs)
-    for folder in dirs:
-        path = folder / name
-        if path.is_file():
-            return path
-    return None
+    path = Path(media_dir) / name
+    return path if path.is_file() else None
 
 
-async def _video_endpoint(request: Request) -> Response:
-    name = request.path_params["name"]
-    path = find(name)
-    if path is None:
-        return PlainTextResponse("Not found", status_code=404)
-    # Names are taskUUIDs: random, so a link is a capability; the bytes never change once written.
-    headers = {"Cache-Control": "private, max-age=86400", "X-Content-Type-Options": "nosniff"}
-    if request.query_params.get("download"):
-        headers["Content-Disposition"] = f'attachment; filename="{name}"'
-    return FileResponse(path, media_type=_MIME[path.suffix[1:]], headers=headers)
+def video_routes(media_dir_of: Callable[[], Path]) -> list[Route]:
+    """The /videos/<name> route; `media_dir_of()` says which folder to serve (the runtime's)."""
 
+    async def endpoint(request: Request) -> Response:
+        name = request.path_params["name"]
+        path = find(media_dir_of(), name)
+        if path is None:
+            return PlainTextResponse("Not found", status_code=404)
+        # Names are taskUUIDs: random, so a link is a capability; the bytes never change once written.
+        headers = {"Cache-Control": "private, max-age=86400", "X-Content-Type-Options": "nosniff"}
+        if request.query_params.get("download"):
+            headers["Content-Disposition"] = f'attachment; filename="{name}"'
+        return FileResponse(path, media_type=_MIME[path.suffix[1:]], headers=headers)
 
-def video_routes() -> list[Route]:
-    return [Route(ROUTE_PREFIX + "/{name}", _video_endpoint, methods=["GET", "HEAD"])]
+    return [Route(ROUTE_PREFIX + "/{name}", endpoint, methods=["GET", "HEAD"])]
 
 
 def video_url(app_url: str | None, base_path: str, name: str) -> str | None:

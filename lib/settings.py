@@ -36,6 +36,8 @@ class Settings:
     # "single": one workspace, every job listed (local use). "per-user": each browser sees its own.
     workspaces: str = "single"
     log_level: str = "WARNING"
+    # Where jobs are kept; empty means the SQLite file in data_dir. May hold a password: never repr'd.
+    database: str = field(default="", repr=False)
 
     @property
     def has_key(self) -> bool:
@@ -48,6 +50,10 @@ class Settings:
     @property
     def db_path(self) -> Path:
         return self.data_dir / "studio.sqlite3"
+
+    @property
+    def database_url(self) -> str:
+        return self.database or f"sqlite:///{self.db_path.resolve()}"
 
     def with_key(self, api_key: str) -> "Settings":
         return replace(self, api_key=api_key)
@@ -69,6 +75,7 @@ ENV_NAMES = {
     "max_video_mb": "STUDIO_MAX_VIDEO_MB",
     "workspaces": "STUDIO_WORKSPACES",
     "log_level": "LOG_LEVEL",
+    "database": "STUDIO_DATABASE_URL",
 }
 
 _CHOICES = {"workspaces": ("single", "per-user"),

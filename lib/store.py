@@ -1,63 +1,34 @@
-"""The durable job store: one SQLite file in STUDIO_DATA_DIR, shared by every session.
+"""The durable job store, shared by every session and every engine (SQLite file or PostgreSQL).
 
-A job's row is written *before* its submit is sent (status "submitting"), so a crash or a refresh
-mid-submit loses nothing: on the next tick the same taskUUID is sent again, and Runware's
-`conflictTaskUUID` answer tells us it already had it. Statuses:
-
-  queued      waiting for room in the tasks-in-flight budget; not sent yet
-  submitting  row written, submit under way or to be resent under the same taskUUID (`error`
-              then holds why the last attempt failed)
-  processing  Runware accepted it; being polled
-  success     every result is fetched into the local media folder
-  error       Runware or the download said no; `error` holds Runware's code and message
-  timeout     still processing after the job timeout; can be re-checked
+A job's row is written *before* anything is sent. Every write is conditional on the revision the
+writer read (compare-and-set), and status changes go through the table in `jobstate`, so a slow
+writer can never overwrite what another recorded. Before the engine acts on a job over the network it
+takes a *lease* (owner + expiry): nobody else acts on a job whose lease is live, and a crashed owner's
+lease simply runs out.
 """
 from __future__ import annotations
 
 import json
-import sqlite3
-import threading
 import time
-from contextlib import contextmanager
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass, field, fields
 
 import pandas as pd
 
-PENDING = ("queued", "submitting", "processing")
-IN_FLIGHT = ("submitting", "processing")
-FINISHED = ("success", "error", "timeout")
+from . import jobstate
+from .db import Database, IntegrityError
+from .jobstate import IN_FLIGHT, PENDING
+from .migrations import migrate
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS jobs (
-    task_uuid      TEXT PRIMARY KEY,
-    workspace      TEXT NOT NULL,
-    api_url        TEXT NOT NULL,
-    key_id         TEXT NOT NULL,
-    status         TEXT NOT NULL,
-    created_at     REAL NOT NULL,
-    updated_at     REAL NOT NULL,
-    submitted_at   REAL,
-    finished_at    REAL,
-    model          TEXT NOT NULL,
-    prompt         TEXT NOT NULL,
-    duration       REAL,
-    width          INTEGER,
-    height         INTEGER,
-    number_results INTEGER NOT NULL DEFAULT 1,
-    task_json      TEXT NOT NULL,
-    results_json   TEXT NOT NULL DEFAULT '[]',
-    error_json     TEXT,
-    cost           REAL,
-    attempts       INTEGER NOT NULL DEFAULT 0
-);
-CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status);
-CREATE INDEX IF NOT EXISTS jobs_workspace_created ON jobs (workspace, created_at);
-"""
+# Columns kept as JSON text, by field name.
+_JSON = {"task": "task_json", "results": "results_json", "error": "error_json"}
 
-COLUMNS = ["task_uuid", "workspace", "api_url", "key_id", "status", "created_at", "updated_at", "submitted_at",
-           "finished_at", "model", "prompt", "duration", "width", "height", "number_results", "task_json",
-           "results_json", "error_json", "cost", "attempts"]
+
+class DuplicateSubmit(Exception):
+    """The same request was just submitted in this workspace (a double click, or a second tab)."""
+
+    def __init__(self, job: "Job"):
+        self.job = job
+        super().__init__("already submitted")
 
 
 @dataclass
@@ -69,101 +40,163 @@ class Job:
     status: str
     created_at: float
     updated_at: float
-    submitted_at: float | None
-    finished_at: float | None
     model: str
     prompt: str
-    duration: float | None
-    width: int | None
-    height: int | None
-    number_results: int
     task: dict
+    submitted_at: float | None = None
+    finished_at: float | None = None
+    duration: float | None = None
+    width: int | None = None
+    height: int | None = None
+    number_results: int = 1
     results: list[dict] = field(default_factory=list)
     error: dict | None = None
     cost: float | None = None
     attempts: int = 0
+    revision: int = 0
+    lease_owner: str | None = None
+    lease_until: float | None = None
+    next_at: float | None = None
+    intent: str | None = None
+    progress: int | None = None
+    strikes: int = 0
+    request_hash: str | None = None
 
     @property
     def pending(self) -> bool:
         return self.status in PENDING
 
+    @property
+    def scope(self) -> tuple[str, str]:
+        return self.api_url, self.key_id
+
     @classmethod
-    def from_row(cls, row: sqlite3.Row) -> "Job":
+    def from_row(cls, row: dict) -> "Job":
         d = dict(row)
-        return cls(task=json.loads(d.pop("task_json")), results=json.loads(d.pop("results_json")),
-                   error=json.loads(d.pop("error_json")) if d["error_json"] else None,
-                   **{k: v for k, v in d.items() if k != "error_json"})
+        for name, column in _JSON.items():
+            raw = d.pop(column, None)
+            d[name] = json.loads(raw) if raw else ([] if name == "results" else None)
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in known})
+
+
+def _columns(changes: dict) -> dict:
+    out = {}
+    for name, value in changes.items():
+        column = _JSON.get(name, name)
+        out[column] = json.dumps(value) if name in _JSON and value is not None else value
+    return out
 
 
 class JobStore:
-    def __init__(self, path: str | Path):
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._local = threading.local()
-        with self._conn() as db:
-            db.executescript(_SCHEMA)
+    def __init__(self, db: Database):
+        self.db = db
+        migrate(db)
 
-    @contextmanager
-    def _conn(self):
-        # One connection per thread: Streamlit runs each session's script in its own thread.
-        db = getattr(self._local, "db", None)
-        if db is None:
-            db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-            db.row_factory = sqlite3.Row
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
-            self._local.db = db
-        yield db
+    @classmethod
+    def open(cls, url: str) -> "JobStore":
+        return cls(Database.open(url))
+
+    def close(self) -> None:
+        self.db.close()
 
     # -- writes --------------------------------------------------------------------------------------
 
-    def add(self, task: dict, *, workspace: str, api_url: str, key_id: str, status: str = "queued") -> Job:
-        """Record a job before it is sent. The task holds no API key (auth travels in a header);
-        `key_id` is a short hash that tells which key the job belongs to."""
+    def add(self, task: dict, *, workspace: str, api_url: str, key_id: str, request_hash: str | None = None,
+            dedupe_seconds: float = 0.0) -> Job:
+        """Record a job before it is sent (status "queued"). The task holds no API key (auth travels in
+        a header); `key_id` tells which key the job belongs to. With a `request_hash`, the same request
+        in the same workspace within `dedupe_seconds` raises DuplicateSubmit instead."""
         now = time.time()
-        row = {"task_uuid": task["taskUUID"], "workspace": workspace, "api_url": api_url, "key_id": key_id,
-               "status": status,
-               "created_at": now, "updated_at": now, "model": task["model"],
-               "prompt": task.get("positivePrompt", ""), "duration": task.get("duration"),
-               "width": task.get("width"), "height": task.get("height"),
-               "number_results": task.get("numberResults", 1), "task_json": json.dumps(task)}
-        with self._conn() as db:
-            db.execute(f"INSERT INTO jobs ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
-                       list(row.values()))
+        row = _columns({
+            "task_uuid": task["taskUUID"], "workspace": workspace, "api_url": api_url, "key_id": key_id,
+            "status": jobstate.QUEUED, "created_at": now, "updated_at": now, "model": task["model"],
+            "prompt": task.get("positivePrompt", ""), "duration": task.get("duration"),
+            "width": task.get("width"), "height": task.get("height"),
+            "number_results": task.get("numberResults", 1), "task": task, "request_hash": request_hash})
+        insert = f"INSERT INTO jobs ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})"
+        with self.db.transaction() as tx:
+            if request_hash and dedupe_seconds > 0:
+                twin = tx.query_one("SELECT * FROM jobs WHERE workspace = ? AND request_hash = ? AND created_at > ?",
+                                    [workspace, request_hash, now - dedupe_seconds])
+                if twin:
+                    raise DuplicateSubmit(Job.from_row(twin))
+            tx.execute(insert, list(row.values()))
         return self.get(task["taskUUID"])
 
-    @staticmethod
-    def _columns(changes: dict) -> dict:
-        """Field names to columns: results and error are stored as JSON."""
-        out = dict(changes)
-        for name, column in (("results", "results_json"), ("error", "error_json")):
-            if name in out:
-                value = out.pop(name)
-                out[column] = json.dumps(value) if value is not None else None
-        out["updated_at"] = time.time()
-        return out
+    def write(self, job: Job, event: str = "note", **changes) -> Job | None:
+        """Apply `event` (see jobstate) and `changes` if the job is still at the revision `job` was read
+        at. The updated Job, or None when someone else changed it first (re-read and decide again)."""
+        status = jobstate.target(event, job.status)
+        values = _columns({**changes, "status": status, "updated_at": time.time()})
+        sets = ", ".join(f"{k} = ?" for k in values)
+        row = self.db.query_one(
+            f"UPDATE jobs SET {sets}, revision = revision + 1 WHERE task_uuid = ? AND revision = ? RETURNING *",
+            [*values.values(), job.task_uuid, job.revision])
+        return Job.from_row(row) if row else None
 
-    def update(self, task_uuid: str, **changes) -> None:
-        changes = self._columns(changes)
-        sets = ", ".join(f"{k} = ?" for k in changes)
-        with self._conn() as db:
-            db.execute(f"UPDATE jobs SET {sets} WHERE task_uuid = ?", [*changes.values(), task_uuid])
+    def lease(self, job: Job, owner: str, seconds: float, event: str = "note", **changes) -> Job | None:
+        """Take the job for `seconds` (and apply `event`), if it is unchanged since read and nobody
+        else holds a live lease on it."""
+        status = jobstate.target(event, job.status)
+        now = time.time()
+        values = _columns({**changes, "status": status, "updated_at": now, "lease_owner": owner,
+                           "lease_until": now + seconds})
+        sets = ", ".join(f"{k} = ?" for k in values)
+        row = self.db.query_one(
+            f"UPDATE jobs SET {sets}, revision = revision + 1 WHERE task_uuid = ? AND revision = ? "
+            "AND (lease_until IS NULL OR lease_until < ? OR lease_owner = ?) RETURNING *",
+            [*values.values(), job.task_uuid, job.revision, now, owner])
+        return Job.from_row(row) if row else None
 
-    def claim(self, task_uuid: str, from_status: str, to_status: str, **changes) -> bool:
-        """Move a job between statuses only if no one else did first (compare-and-set)."""
-        changes = self._columns({"status": to_status, **changes})
-        sets = ", ".join(f"{k} = ?" for k in changes)
-        with self._conn() as db:
-            cur = db.execute(f"UPDATE jobs SET {sets} WHERE task_uuid = ? AND status = ?",
-                             [*changes.values(), task_uuid, from_status])
-            return cur.rowcount == 1
+    def release(self, job: Job, event: str = "note", **changes) -> Job | None:
+        """Write the outcome of a leased action and give the lease back, in one conditional write."""
+        return self.write(job, event, lease_owner=None, lease_until=None, **changes)
+
+    def claim_next_queued(self, api_url: str, key_id: str, *, max_in_flight: int, owner: str,
+                          seconds: float) -> Job | None:
+        """The oldest queued job of a key, moved to "submitting" under a lease, if fewer than
+        `max_in_flight` of that key's jobs are in flight. Counting and claiming are one transaction, so
+        the budget holds across sessions and processes."""
+        with self.db.transaction() as tx:
+            if self.db.dialect == "postgresql":
+                tx.execute("SELECT pg_advisory_xact_lock(hashtext(?))", [key_id])
+            in_flight = tx.query_one(f"SELECT COUNT(*) AS n FROM jobs WHERE key_id = ? AND status IN "
+                                     f"({', '.join('?' * len(IN_FLIGHT))})", [key_id, *IN_FLIGHT])["n"]
+            if in_flight >= max_in_flight:
+                return None
+            row = tx.query_one("SELECT * FROM jobs WHERE api_url = ? AND key_id = ? AND status = ? "
+                               "ORDER BY created_at LIMIT 1" + self.db.for_update_skip_locked(),
+                               [api_url, key_id, jobstate.QUEUED])
+            if not row:
+                return None
+            return self.lease(Job.from_row(row), owner, seconds, "send")
+
+    def lease_due(self, api_url: str, key_id: str, status: str, *, owner: str, seconds: float,
+                  limit: int = 200) -> list[Job]:
+        """Lease every job of a scope in `status` whose next action is due and whose lease is free, in one
+        statement (row locks skip what another process is taking at the same moment)."""
+        now = time.time()
+        due = ("SELECT task_uuid FROM jobs WHERE api_url = ? AND key_id = ? AND status = ? "
+               "AND (next_at IS NULL OR next_at <= ?) AND (lease_until IS NULL OR lease_until < ?) "
+               f"ORDER BY created_at LIMIT {int(limit)}" + self.db.for_update_skip_locked())
+        rows = self.db.query(
+            "UPDATE jobs SET lease_owner = ?, lease_until = ?, revision = revision + 1 "
+            f"WHERE task_uuid IN ({due}) AND (lease_until IS NULL OR lease_until < ?) RETURNING *",
+            [owner, now + seconds, api_url, key_id, status, now, now, now])
+        return [Job.from_row(r) for r in rows]
+
+    def due(self, api_url: str, key_id: str) -> list[dict]:
+        """The unfinished jobs of a scope, lean (no task, no results): what the engine looks at each beat."""
+        return self.db.query(
+            "SELECT task_uuid, status, next_at, lease_until, revision FROM jobs WHERE api_url = ? AND key_id = ? "
+            f"AND status IN ({', '.join('?' * len(PENDING))}) ORDER BY created_at", [api_url, key_id, *PENDING])
 
     def delete(self, task_uuid: str, workspace: str | None = None) -> bool:
         query, args = "DELETE FROM jobs WHERE task_uuid = ?", [task_uuid]
         if workspace is not None:
             query, args = query + " AND workspace = ?", args + [workspace]
-        with self._conn() as db:
-            return db.execute(query, args).rowcount == 1
+        return self.db.execute(query, args) == 1
 
     # -- reads ---------------------------------------------------------------------------------------
 
@@ -171,47 +204,60 @@ class JobStore:
         query, args = "SELECT * FROM jobs WHERE task_uuid = ?", [task_uuid]
         if workspace is not None:
             query, args = query + " AND workspace = ?", args + [workspace]
-        with self._conn() as db:
-            row = db.execute(query, args).fetchone()
+        row = self.db.query_one(query, args)
         return Job.from_row(row) if row else None
 
     def jobs(self, *, statuses=None, workspace: str | None = None, api_url: str | None = None,
-             key_id: str | None = None, limit: int | None = None) -> list[Job]:
-        where, args = self._where(statuses, workspace, api_url, key_id)
-        query = f"SELECT * FROM jobs{where} ORDER BY created_at DESC"
+             key_id: str | None = None, limit: int | None = None, oldest_first: bool = False) -> list[Job]:
+        where, args = _where(statuses, workspace, api_url, key_id)
+        query = f"SELECT * FROM jobs{where} ORDER BY created_at {'ASC' if oldest_first else 'DESC'}"
         if limit:
             query += f" LIMIT {int(limit)}"
-        with self._conn() as db:
-            return [Job.from_row(r) for r in db.execute(query, args)]
+        return [Job.from_row(r) for r in self.db.query(query, args)]
 
     def count(self, *, statuses=None, workspace: str | None = None, api_url: str | None = None,
               key_id: str | None = None) -> int:
-        where, args = self._where(statuses, workspace, api_url, key_id)
-        with self._conn() as db:
-            return db.execute(f"SELECT COUNT(*) FROM jobs{where}", args).fetchone()[0]
+        where, args = _where(statuses, workspace, api_url, key_id)
+        return self.db.query_one(f"SELECT COUNT(*) AS n FROM jobs{where}", args)["n"]
+
+    def with_intent(self) -> list[dict]:
+        """Jobs a page asked something of (re-check, abandon), lean."""
+        return self.db.query("SELECT task_uuid, api_url, key_id, intent, lease_until FROM jobs WHERE intent IS NOT NULL")
+
+    def active_scopes(self) -> list[tuple[str, str]]:
+        """(API URL, key) pairs that have unfinished jobs: what the engine has to look after."""
+        rows = self.db.query(f"SELECT DISTINCT api_url, key_id FROM jobs WHERE status IN "
+                             f"({', '.join('?' * len(PENDING))})", list(PENDING))
+        return [(r["api_url"], r["key_id"]) for r in rows]
 
     def frame(self, workspace: str | None = None) -> pd.DataFrame:
         """Every job of a workspace as a DataFrame, newest first (the history table's source). The
         task itself is left out: it can carry megabytes of inline frame images."""
-        where, args = self._where(None, workspace, None, None)
-        columns = ", ".join(c for c in COLUMNS if c != "task_json")
-        with self._conn() as db:
-            return pd.read_sql_query(f"SELECT {columns} FROM jobs{where} ORDER BY created_at DESC", db, params=args)
+        where, args = _where(None, workspace, None, None)
+        columns = ("task_uuid, workspace, api_url, key_id, status, created_at, updated_at, submitted_at, "
+                   "finished_at, model, prompt, duration, width, height, number_results, results_json, "
+                   "error_json, cost, attempts, progress")
+        rows = self.db.query(f"SELECT {columns} FROM jobs{where} ORDER BY created_at DESC", args)
+        return pd.DataFrame(rows, columns=[c.strip() for c in columns.split(",")])
 
     def version(self, workspace: str | None = None) -> tuple:
         """Changes whenever any job of the workspace changes: cheap to ask on every rerun."""
-        where, args = self._where(None, workspace, None, None)
-        with self._conn() as db:
-            return tuple(db.execute(f"SELECT COUNT(*), MAX(updated_at) FROM jobs{where}", args).fetchone())
+        where, args = _where(None, workspace, None, None)
+        row = self.db.query_one(f"SELECT COUNT(*) AS n, MAX(updated_at) AS t, SUM(revision) AS r FROM jobs{where}",
+                                args)
+        return row["n"], row["t"], row["r"]
 
-    @staticmethod
-    def _where(statuses, workspace, api_url, key_id) -> tuple[str, list]:
-        clauses, args = [], []
-        if statuses:
-            clauses.append(f"status IN ({', '.join('?' * len(statuses))})")
-            args += list(statuses)
-        for column, value in (("workspace", workspace), ("api_url", api_url), ("key_id", key_id)):
-            if value is not None:
-                clauses.append(f"{column} = ?")
-                args.append(value)
-        return (" WHERE " + " AND ".join(clauses) if clauses else ""), args
+
+def _where(statuses, workspace, api_url, key_id) -> tuple[str, list]:
+    clauses, args = [], []
+    if statuses:
+        clauses.append(f"status IN ({', '.join('?' * len(statuses))})")
+        args += list(statuses)
+    for column, value in (("workspace", workspace), ("api_url", api_url), ("key_id", key_id)):
+        if value is not None:
+            clauses.append(f"{column} = ?")
+            args.append(value)
+    return (" WHERE " + " AND ".join(clauses) if clauses else ""), args
+
+
+__all__ = ["DuplicateSubmit", "IntegrityError", "Job", "JobStore"]

@@ -1,0 +1,83 @@
+"""The store's schema, as numbered migrations. The version lives in the database (`meta` table), so a
+studio.sqlite3 made by any earlier version opens and keeps its whole history.
+
+Version 1 is the schema of the first release (no `meta` table): a database that has a `jobs` table and
+no version is at 1. Column types are written so both SQLite and PostgreSQL take them (DOUBLE PRECISION
+has REAL affinity in SQLite).
+"""
+from __future__ import annotations
+
+from .db import Database
+
+V1 = """
+CREATE TABLE IF NOT EXISTS jobs (
+    task_uuid      TEXT PRIMARY KEY,
+    workspace      TEXT NOT NULL,
+    api_url        TEXT NOT NULL,
+    key_id         TEXT NOT NULL,
+    status         TEXT NOT NULL,
+    created_at     DOUBLE PRECISION NOT NULL,
+    updated_at     DOUBLE PRECISION NOT NULL,
+    submitted_at   DOUBLE PRECISION,
+    finished_at    DOUBLE PRECISION,
+    model          TEXT NOT NULL,
+    prompt         TEXT NOT NULL,
+    duration       DOUBLE PRECISION,
+    width          INTEGER,
+    height         INTEGER,
+    number_results INTEGER NOT NULL DEFAULT 1,
+    task_json      TEXT NOT NULL,
+    results_json   TEXT NOT NULL DEFAULT '[]',
+    error_json     TEXT,
+    cost           DOUBLE PRECISION,
+    attempts       INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status);
+CREATE INDEX IF NOT EXISTS jobs_workspace_created ON jobs (workspace, created_at);
+"""
+
+# Leases, conditional writes (revision), the engine's pacing and the intents pages leave for it.
+V2 = """
+ALTER TABLE jobs ADD COLUMN revision INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE jobs ADD COLUMN lease_owner TEXT;
+ALTER TABLE jobs ADD COLUMN lease_until DOUBLE PRECISION;
+ALTER TABLE jobs ADD COLUMN next_at DOUBLE PRECISION;
+ALTER TABLE jobs ADD COLUMN intent TEXT;
+ALTER TABLE jobs ADD COLUMN progress INTEGER;
+ALTER TABLE jobs ADD COLUMN strikes INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE jobs ADD COLUMN request_hash TEXT;
+CREATE INDEX IF NOT EXISTS jobs_scope_status ON jobs (api_url, key_id, status);
+CREATE INDEX IF NOT EXISTS jobs_workspace_hash ON jobs (workspace, request_hash);
+"""
+
+MIGRATIONS = [(1, V1), (2, V2)]
+LATEST = MIGRATIONS[-1][0]
+
+_META = "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)"
+
+
+def version(db: Database) -> int:
+    row = db.query_one("SELECT value FROM meta WHERE name = 'schema_version'")
+    if row:
+        return int(row["value"])
+    has_jobs = db.query_one("SELECT 1 AS x FROM information_schema.tables WHERE table_name = 'jobs'"
+                            if db.dialect == "postgresql" else
+                            "SELECT 1 AS x FROM sqlite_master WHERE type = 'table' AND name = 'jobs'")
+    return 1 if has_jobs else 0
+
+
+def migrate(db: Database) -> int:
+    """Bring the schema to LATEST; safe to run from several processes at once (one transaction)."""
+    db.execute(_META)
+    with db.transaction() as tx:
+        if db.dialect == "postgresql":
+            tx.execute("LOCK TABLE meta IN EXCLUSIVE MODE")
+        current = version(tx)
+        for number, script in MIGRATIONS:
+            if number > current:
+                for statement in filter(str.strip, script.split(";")):
+                    tx.execute(statement)
+        if current != LATEST:
+            tx.execute("DELETE FROM meta WHERE name = 'schema_version'")
+            tx.execute("INSERT INTO meta (name, value) VALUES ('schema_version', ?)", [str(LATEST)])
+    return LATEST

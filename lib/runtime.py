@@ -1,0 +1,167 @@
+"""The one explicit runtime object of a process: settings, store, catalog, keys held in memory,
+request budgets, the demo backend and the job engine. Built once per process (the app's st.App
+lifespan, or first use), stopped cleanly; tests build and tear down their own. Nothing here is a
+module-level singleton except the logging redaction filter.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+import time
+from concurrent.futures import Future
+from dataclasses import dataclass
+
+from . import logs
+from .budget import RateLimiter
+from .catalog import Catalog, load_catalog
+from .client import KEY_PROBLEMS, RunwareClient
+from .demo import DEMO_KEY, DemoBackend
+from .engine import Engine, EngineConfig, abandoned_note
+from .errors import ApiError
+from .keys import KeyRing, key_id
+from .settings import Settings
+from .store import Job, JobStore
+
+# The same request in the same workspace this soon after the first is a double submit.
+DOUBLE_SUBMIT_SECONDS = 2.0
+
+
+@dataclass(frozen=True)
+class KeyCheck:
+    ok: bool
+    message: str
+    balance: float | None = None
+
+
+def request_hash(task: dict) -> str:
+    """Identifies a request regardless of its taskUUID (every Generate makes a new one)."""
+    same = {k: v for k, v in task.items() if k != "taskUUID"}
+    return hashlib.sha256(json.dumps(same, sort_keys=True, default=str).encode()).hexdigest()[:32]
+
+
+class Runtime:
+    def __init__(self, settings: Settings, *, catalog: Catalog | None = None, demo_latency: float = 2.0,
+                 engine_config: EngineConfig | None = None):
+        self.settings = settings
+        logs.configure(settings.log_level)
+        logs.register_secret(settings.api_key)  # the server's own key
+        self.catalog = catalog or load_catalog()
+        self.store = JobStore.open(settings.database_url)
+        self.keys = KeyRing()
+        self.server_key_id = self.keys.add(settings.api_key) if settings.api_key else None
+        # Without a server key, sessions without a pasted key use the bundled simulator.
+        self.demo = None if settings.api_key else DemoBackend(settings.data_dir, latency=demo_latency)
+        self._limiters: dict[str, RateLimiter] = {}
+        self._lock = threading.Lock()
+        self.engine = Engine(self.store, settings.media_dir, self.keys, self._client_for,
+                             engine_config or EngineConfig(
+                                 max_in_flight=settings.max_in_flight, job_timeout=settings.job_timeout,
+                                 max_video_bytes=int(settings.max_video_mb * 2**20),
+                                 poll_min=settings.poll_interval_min, poll_max=settings.poll_interval_max))
+
+    def __repr__(self) -> str:
+        return f"Runtime(mode={'demo' if self.demo else 'api'})"
+
+    def start(self) -> "Runtime":
+        if self.demo:
+            self.demo.start()
+            self.keys.add(DEMO_KEY)
+        self.engine.start()
+        return self
+
+    def stop(self) -> None:
+        self.engine.stop()
+        if self.demo:
+            self.demo.stop()
+        self.store.close()
+
+    # -- wiring ---------------------------------------------------------------------------------------
+
+    def limiter(self, api_url: str) -> RateLimiter:
+        """One request budget per API URL, shared by everything in the process."""
+        with self._lock:
+            if api_url not in self._limiters:
+                self._limiters[api_url] = RateLimiter(self.settings.requests_per_minute)
+            return self._limiters[api_url]
+
+    def endpoint(self, label: str) -> str | None:
+        """The real URL behind an API URL label (the demo's label names its simulator)."""
+        if self.demo and label == self.demo.label:
+            return self.demo.url
+        return label if label == self.settings.api_url else None
+
+    def _client_for(self, label: str, api_key: str, **overrides) -> RunwareClient | None:
+        url = self.endpoint(label)
+        if url is None:
+            return None
+        options = dict(connect_timeout=self.settings.connect_timeout, read_timeout=self.settings.read_timeout,
+                       limiter=self.limiter(label))
+        return RunwareClient(api_key, url, **{**options, **overrides})
+
+    # -- keys -----------------------------------------------------------------------------------------
+
+    def hold_key(self, api_key: str) -> str:
+        """Keep a user's key in memory so their jobs move on without them; its key id."""
+        kid = self.keys.add(api_key)
+        self.engine.unrest(kid)
+        return kid
+
+    def drop_key(self, kid: str) -> None:
+        if kid not in (self.server_key_id, key_id(DEMO_KEY)):
+            self.keys.discard(kid)
+
+    def check_key(self, api_key: str) -> Future:
+        """One cheap request (accountManagement getDetails) on the engine: a Future of a KeyCheck."""
+        client = self._client_for(self.settings.api_url, api_key, retries=0, deadline=10.0)
+
+        def check() -> KeyCheck:
+            try:
+                account = client.account()
+            except ApiError as exc:
+                if exc.status in KEY_PROBLEMS and exc.status != 402:
+                    return KeyCheck(False, "Runware refused this key. Check it and paste it again.")
+                return KeyCheck(True, "Runware could not be asked right now; the key is kept and used.")
+            finally:
+                client.close()
+            return KeyCheck(True, "Runware accepted the key.", account.get("balance"))
+
+        return self.engine.call(check)
+
+    # -- intents from pages ---------------------------------------------------------------------------
+
+    def submit(self, task: dict, *, workspace: str, api_url: str, kid: str) -> Job:
+        """Record a new job (nothing is sent here) and let the engine know. DuplicateSubmit if the same
+        request was submitted in this workspace moments ago."""
+        job = self.store.add(task, workspace=workspace, api_url=api_url, key_id=kid,
+                             request_hash=request_hash(task), dedupe_seconds=DOUBLE_SUBMIT_SECONDS)
+        self.engine.wake()
+        return job
+
+    def cancel(self, job: Job) -> bool:
+        """Stop a job that was never sent."""
+        return self.store.write(job, "cancel", finished_at=time.time(),
+                                error={"code": "cancelled", "message": "Cancelled before it was sent."}) is not None
+
+    def abandon(self, job: Job) -> bool:
+        """Stop a job that was never confirmed. The engine asks Runware once first when it can."""
+        if self.engine.client(job.scope) is None:
+            return self.store.write(job, "abandon", finished_at=time.time(), error=abandoned_note(None)) is not None
+        done = self.store.write(job, "abandon_requested", intent="abandon") is not None
+        self.engine.wake()
+        return done
+
+    def recheck(self, job: Job) -> bool:
+        done = self.store.write(job, "recheck", intent="recheck") is not None
+        self.engine.wake()
+        return done
+
+    def delete(self, job: Job) -> bool:
+        """Remove a finished job and its local videos. Unfinished jobs are kept: they may be running (and
+        charged) at Runware."""
+        if job.pending or not self.store.delete(job.task_uuid, workspace=job.workspace):
+            return False
+        for result in job.results:
+            if result.get("file"):
+                (self.settings.media_dir / result["file"]).unlink(missing_ok=True)
+        return True
