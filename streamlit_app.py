@@ -1,27 +1,46 @@
 """Runware Video Studio: the entrypoint routes; the pages render; lib/ does the work.
 
 `streamlit run streamlit_app.py` imports this module, finds `app` (an st.App with the /videos route
-that serves local copies of result videos from disk) and serves it; each browser session then runs
-this same file as its script, where `__name__ == "__main__"`.
+that serves local copies of result videos from disk, and a lifespan that starts the job engine with
+the server, so jobs move on with no browser open) and serves it; each browser session then runs this
+same file as its script, where `__name__ == "__main__"`.
 """
 import logging
+from contextlib import asynccontextmanager
 
 import streamlit as st
 
+import studio_ui as ui
 from lib.media import video_routes
+from lib.settings import SettingsError
+
+log = logging.getLogger("studio.app")
 
 
 def _friendly_error(exc: Exception) -> bool:
     """No user ever sees a traceback: log it (redacted) and show a plain message instead."""
-    logging.getLogger("studio.app").error("unexpected error: %s", type(exc).__name__, exc_info=exc)
+    log.error("unexpected error: %s", type(exc).__name__, exc_info=exc)
     st.error("Something went wrong on this page. Your jobs are safe: every job is saved before it is "
              "sent. Reload the page to continue.", icon="🛟")
     return True
 
 
-def main() -> None:
-    from pages import ui
+@asynccontextmanager
+async def _lifespan(_app):
+    """Start the runtime (and its engine) with the server: pending jobs resume at once after a restart."""
+    try:
+        ui.runtime_for(ui.current_settings())
+    except SettingsError as exc:
+        log.error("configuration problem: %s", exc)  # every page says so too
+    yield
+    st.cache_resource.clear()  # stops the engine cleanly
 
+
+def _media_dir():
+    return ui.current_settings().media_dir
+
+
+def main() -> None:
     st.set_page_config(page_title="Runware Video Studio", page_icon="🎬", layout="wide")
     studio = ui.studio()
     pages = {
@@ -44,4 +63,5 @@ def main() -> None:
 if __name__ == "__main__":
     main()
 else:
-    app = st.App("streamlit_app.py", routes=video_routes(), on_script_error=_friendly_error)
+    app = st.App("streamlit_app.py", routes=video_routes(_media_dir), lifespan=_lifespan,
+                 on_script_error=_friendly_error)

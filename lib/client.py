@@ -13,6 +13,7 @@ import logging
 import random
 import time
 from email.utils import parsedate_to_datetime
+from pathlib import Path
 
 import requests
 
@@ -20,7 +21,8 @@ from . import answers
 from .answers import TaskUpdate
 from .budget import RateLimiter
 from .errors import ApiError
-from .netfetch import ResponseTooLarge, read_limited
+from . import netfetch
+from .netfetch import ResponseTooLarge, looks_like_video, read_limited  # noqa: F401 (re-exported)
 
 log = logging.getLogger("studio.client")
 
@@ -196,6 +198,11 @@ class RunwareClient:
         body = self._post([{"taskType": "accountManagement", "operation": "getDetails",
                             "taskUUID": answers.new_uuid()}])
         return answers.account_summary(body)
+
+    def download(self, url: str, dest: Path, *, max_bytes: int, deadline_seconds: float = 600.0) -> Path:
+        """Stream a result video to `dest`, whole or not at all (DownloadError otherwise)."""
+        return netfetch.download(self.session, url, dest, max_bytes=max_bytes, timeout=self.timeout,
+                                 deadline_seconds=deadline_seconds)
 
     def dry_run_cost(self, task: dict) -> float | None:
         """Validate a task and learn its cost without running it (X-Runware-Dry-Run)."""

@@ -29,7 +29,7 @@ from .client import KEY_PROBLEMS, RunwareClient
 from .errors import ApiError, DownloadError
 from .keys import KeyRing
 from .media import local_path
-from .netfetch import clean_partials, download
+from .netfetch import clean_partials
 from .store import Job, JobStore
 
 log = logging.getLogger("studio.engine")
@@ -363,8 +363,8 @@ class Engine:
                 continue
             dest = local_path(self.media_dir, job.task_uuid, index, fmt)
             try:
-                download(client.session, result.get("videoURL", ""), dest, max_bytes=self.config.max_video_bytes,
-                         timeout=client.timeout, deadline_seconds=self.config.download_deadline)
+                client.download(result.get("videoURL", ""), dest, max_bytes=self.config.max_video_bytes,
+                                deadline_seconds=self.config.download_deadline)
             except DownloadError as exc:
                 self._download_failed(job, results, index, exc)
                 return

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass, field, fields
+from pathlib import Path
 
 import pandas as pd
 
@@ -89,9 +90,10 @@ def _columns(changes: dict) -> dict:
 
 
 class JobStore:
-    def __init__(self, db: Database):
-        self.db = db
-        migrate(db)
+    def __init__(self, db: Database | str | Path):
+        """A store on a Database, or on the SQLite file at a path."""
+        self.db = db if isinstance(db, Database) else Database(db)
+        migrate(self.db)
 
     @classmethod
     def open(cls, url: str) -> "JobStore":

@@ -3,7 +3,7 @@ import math
 
 import streamlit as st
 
-from pages import ui
+import studio_ui as ui
 
 PER_PAGE = 9
 COLUMNS = 3

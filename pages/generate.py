@@ -1,13 +1,13 @@
 """Generate: the form, the request preview, and this session's jobs updating live."""
 import json
-import time
 
 import streamlit as st
 
 from lib.catalog import Model
 from lib.errors import InvalidRequest
+from lib.store import DuplicateSubmit
 from lib.request import VideoRequest, build_task, form_from_task, prepare, redact_images
-from pages import ui
+import studio_ui as ui
 
 CUSTOM = "custom"
 ASPECTS = {(16, 9): "16:9 landscape", (9, 16): "9:16 portrait", (1, 1): "1:1 square", (4, 3): "4:3", (3, 4): "3:4"}
@@ -100,8 +100,6 @@ def request_from_form(model: Model) -> VideoRequest:
     )
 
 
-DOUBLE_CLICK_SECONDS = 2.0
-
 
 def on_generate() -> None:
     model = chosen_model()
@@ -111,15 +109,14 @@ def on_generate() -> None:
         ss["problems"] = exc.problems
         return
     ss["problems"] = []
-    # A second click queued while the first was submitting arrives right after it: the same request
-    # again within moments is a double click, not a wish to pay twice.
-    same = {k: v for k, v in task.items() if k != "taskUUID"}
-    last_same, last_done = ss.get("last_submit", (None, 0.0))
-    if same == last_same and time.time() - last_done < DOUBLE_CLICK_SECONDS:
+    # Recorded only: the engine sends it. The same request again within moments (a double click, or a
+    # second tab of this workspace) is refused by the store, not paid for twice.
+    try:
+        s.submit(task)
+    except DuplicateSubmit:
+        st.toast("Already submitted: that same request is in your jobs.", icon="ℹ️")
         return
-    s.tracker.submit(task, s.workspace)
-    ss["last_submit"] = (same, time.time())
-    ss["poll_interval"] = None  # re-arm the polling timer for the new job
+    ss["monitor_busy"] = None  # the live view switches to its quick pace
 
 
 apply_prefill()

@@ -5,7 +5,7 @@ import streamlit as st
 
 from lib.history import filter_jobs, to_csv, to_json
 from lib.request import redact_images
-from pages import ui
+import studio_ui as ui
 
 s = ui.studio()
 ui.mode_banner(s)
@@ -59,7 +59,7 @@ if job:
     st.subheader("Job details")
     st.markdown(f"**{ui.status_line(job)}**  \n{ui.job_details_line(job)}  \n`{job.task_uuid}`")
     st.text(job.prompt)
-    ui.error_box(job)
+    ui.error_box(s, job)
     for i in range(len(job.results)):
         ui.video_player(s, job, i)
     with st.expander("Parameters"):
@@ -70,9 +70,9 @@ if job:
         st.session_state["prefill_task"] = job.task
         st.switch_page("pages/generate.py")
     with b:
-        ui.recheck_button(s, job, key=f"recheck-{job.task_uuid}")
+        ui.job_actions(s, job, key=job.task_uuid)
     if not job.pending and c.button("Delete", icon="🗑️", key=f"delete-{job.task_uuid}",
                                     help="Removes the job and its local videos."):
-        s.delete_job(job.task_uuid)
+        s.delete(job)
         st.query_params.pop("job", None)
         st.rerun()

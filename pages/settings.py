@@ -1,26 +1,27 @@
 """Settings / status: what the app is connected to and with which limits. Never the key itself."""
 import streamlit as st
 
-from lib.demo import running_simulator
+from lib import jobstate
 from lib.settings import ENV_NAMES
-from pages import ui
+import studio_ui as ui
 
 s = ui.studio()
 ui.mode_banner(s)
 st.title("Settings & status")
 cfg = s.settings
-sim = running_simulator()
-limiter = s.client.limiter
+demo = s.runtime.demo
+limiter = s.runtime.limiter(s.api_url)
+in_flight = s.store.count(statuses=jobstate.IN_FLIGHT, key_id=s.key_id)
 rows = {
     "Mode": "Demo (bundled simulator)" if s.demo else "Runware API",
     "API key": {"demo": "not set (demo mode)", "environment": "set (environment, .env or secrets)",
                 "session": "set (this browser session only)"}[s.key_source],
-    "API URL": s.endpoint if s.demo else cfg.api_url,
+    "API URL": demo.url if s.demo else cfg.api_url,
     "Requests per minute (budget)": f"{limiter.used()} used of {cfg.requests_per_minute} in the last minute",
-    "Tasks in flight (budget)": f"{s.tracker.in_flight()} of {cfg.max_in_flight}",
+    "Tasks in flight (budget)": f"{in_flight} of {cfg.max_in_flight}",
     "Data directory": str(cfg.data_dir.resolve()),
     "Workspaces": "one per browser (hosted demo)" if cfg.workspaces == "per-user" else "one shared (local)",
-    "Simulator": f"running at {sim.url}" if sim else "not running (not needed)",
+    "Simulator": f"running at {demo.url}" if demo and demo.url else "not running (not needed)",
     "Polling interval": f"{cfg.poll_interval_min:g}-{cfg.poll_interval_max:g} s",
     "Job timeout": f"{cfg.job_timeout:g} s",
     "Log level": cfg.log_level,

@@ -9,7 +9,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-import lib.tracker
+import streamlit as st
+
 from lib.catalog import load_catalog
 from lib.simulator.server import Simulator
 
@@ -23,9 +24,11 @@ os.environ["RUNWARE_API_URL"] = "http://127.0.0.1:9/v1"
 
 
 @pytest.fixture(autouse=True)
-def _fresh_poll_coalescing():
-    """Which (API URL, key) was polled when is process-wide; a reused port must not inherit it."""
-    lib.tracker._last_poll.clear()
+def _stop_runtimes():
+    """Pages (AppTest) start a runtime per settings through st.cache_resource: stop them after each test,
+    so no engine or demo simulator outlives the test that started it."""
+    yield
+    st.cache_resource.clear()
 
 
 def free_port() -> int:

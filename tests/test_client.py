@@ -18,7 +18,7 @@ import pytest
 
 from conftest import TEST_KEY, StandIn, video_task
 from lib import logs
-from lib.budget import RateLimiter, limiter_for
+from lib.budget import RateLimiter
 from lib.client import RunwareClient, TaskUpdate, looks_like_video
 from lib.errors import ApiError, DownloadError
 from lib.settings import load_settings
@@ -618,19 +618,6 @@ def test_rate_limiter_window_is_configurable():
     assert limiter.try_acquire() == pytest.approx(1.0)
     clock.now = 1.0
     assert limiter.try_acquire() == 0.0
-
-
-def test_limiter_for_shares_one_limiter_per_url():
-    url_a = f"http://127.0.0.1:1/{uuid.uuid4()}"
-    url_b = f"http://127.0.0.1:1/{uuid.uuid4()}"
-    a1 = limiter_for(url_a, 60)
-    assert limiter_for(url_a, 60) is a1
-    assert limiter_for(url_b, 60) is not a1
-    assert limiter_for(url_a, 30) is a1 and a1.per_minute == 30  # follows the latest setting
-    for _ in range(30):
-        assert a1.try_acquire() == 0.0
-    assert limiter_for(url_a, 30).try_acquire() > 0
-    assert limiter_for(url_b, 30).try_acquire() == 0.0
 
 
 def test_limiter_is_thread_safe():

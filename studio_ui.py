@@ -1,21 +1,28 @@
-"""Shared UI pieces: the session's Studio, the demo banner, the sidebar, the live job monitor (the one
-polling fragment), job cards and the video player. Logic stays in lib/; this file only renders."""
+"""Shared UI pieces: the process's runtime, the session's Studio, the demo banner, the sidebar, the
+live job monitor (the one polling fragment), job cards and the video player. Logic stays in lib/; this
+file only renders, and nothing here waits on the network."""
 from __future__ import annotations
 
 import secrets as token_source
 import time
+from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import timedelta
 
 import streamlit as st
 
+from lib import jobstate as js
 from lib.history import shape
+from lib.keys import key_id
 from lib.media import video_url
-from lib.settings import SettingsError, load_settings, valid_api_key
+from lib.runtime import Runtime
+from lib.settings import Settings, SettingsError, load_settings, valid_api_key
 from lib.studio import LOCAL_WORKSPACE, Studio, open_studio
-from lib.tracker import TickReport, key_id, next_interval
 
-STATUS_ICONS = {"queued": "⏳", "submitting": "📤", "processing": "⚙️", "success": "✅", "error": "❌",
-                "timeout": "⌛"}
+STATUS_ICONS = {"queued": "⏳", "submitting": "📤", "processing": "⚙️", "downloading": "⬇️", "success": "✅",
+                "error": "❌", "timeout": "⌛", "cancelled": "⏹️"}
+# The live view re-reads the store (no network) this often: quickly while jobs run, slowly when idle.
+BUSY_REFRESH, IDLE_REFRESH = 1.0, 5.0
+KEY_CHECK_SECONDS = 12.0
 
 
 def plain(text) -> str:
@@ -50,18 +57,29 @@ def _workspace(settings) -> str:
     return ws
 
 
+@st.cache_resource(show_spinner=False, on_release=Runtime.stop)
+def runtime_for(settings: Settings) -> Runtime:
+    """The process's one runtime (store, keys, budgets, engine) for these settings, started once."""
+    return Runtime(settings).start()
+
+
+def current_settings() -> Settings:
+    return load_settings(secrets=_secrets())
+
+
 def studio() -> Studio:
     """This session's Studio, rebuilt only when its settings, key or workspace change."""
     try:
-        settings = load_settings(secrets=_secrets())
+        settings = current_settings()
     except SettingsError as exc:
         st.error(f"Configuration problem: {exc}. Fix it in the environment, .env or secrets and reload.")
         st.stop()
+    runtime = runtime_for(settings)
     session_key = st.session_state.get("session_api_key", "")
     workspace = _workspace(settings)
-    ident = (settings, key_id(session_key) if session_key else "", workspace)
+    ident = (id(runtime), key_id(session_key) if session_key else "", workspace)
     if st.session_state.get("studio_ident") != ident:
-        st.session_state["studio"] = open_studio(settings, session_key=session_key, workspace=workspace)
+        st.session_state["studio"] = open_studio(runtime, session_key=session_key, workspace=workspace)
         st.session_state["studio_ident"] = ident
     return st.session_state["studio"]
 
@@ -75,17 +93,30 @@ def mode_banner(s: Studio) -> None:
                 "charged. Add a key in the sidebar, `.env` or secrets to use the real API.", icon="🧪")
 
 
-def _use_key():
+def _use_key(runtime: Runtime):
     key = st.session_state.pop("key_input", "").strip()
     st.session_state["key_problem"] = None
-    if key and valid_api_key(key):
-        st.session_state["session_api_key"] = key
-    elif key:
+    if not key:
+        return
+    if not valid_api_key(key):
         st.session_state["key_problem"] = "That key has characters an API key cannot have (spaces, line breaks or non-ASCII)."
+        return
+    # One cheap request, made by the engine; the page waits at most the check's own deadline.
+    try:
+        check = runtime.check_key(key).result(timeout=KEY_CHECK_SECONDS)
+    except FutureTimeout:
+        check = None
+    if check is not None and not check.ok:
+        st.session_state["key_problem"] = check.message
+        return
+    st.session_state["session_api_key"] = key
+    st.session_state["key_note"] = check.message if check else "Runware did not answer in time; the key is kept and used."
 
 
-def _forget_key():
+def _forget_key(s: Studio):
     st.session_state.pop("session_api_key", None)
+    st.session_state.pop("key_note", None)
+    s.runtime.drop_key(s.key_id)
 
 
 def sidebar(s: Studio) -> None:
@@ -93,13 +124,16 @@ def sidebar(s: Studio) -> None:
         label = {"demo": "Demo (simulator)", "environment": "Runware API", "session": "Runware API (your key)"}
         st.caption(f"Mode: **{label[s.key_source]}**")
         if s.key_source == "session":
-            st.button("Forget my key", on_click=_forget_key, help="Removes the key from this browser session.")
+            if st.session_state.get("key_note"):
+                st.caption(st.session_state["key_note"])
+            st.button("Forget my key", on_click=_forget_key, args=(s,),
+                      help="Removes the key from this browser session and from the app's memory.")
         else:
             with st.expander("Use my own API key"):
                 st.text_input("Runware API key", type="password", key="key_input",
                               help="Kept only in this browser session's memory: never written to disk, "
                                    "logged or shown.")
-                st.button("Use this key", on_click=_use_key)
+                st.button("Use this key", on_click=_use_key, args=(s.runtime,))
                 if st.session_state.get("key_problem"):
                     st.error(st.session_state["key_problem"])
         if s.settings.workspaces == "per-user":
@@ -122,11 +156,15 @@ def elapsed(job) -> str:
     return f"{max(0, end - job.created_at):.0f} s"
 
 
+STATUS_WORDS = {"processing": "processing", "queued": "queued (waiting for capacity)", "submitting": "submitting",
+                "downloading": "downloading", "success": "done", "error": "failed", "timeout": "timed out",
+                "cancelled": "cancelled"}
+
+
 def status_line(job) -> str:
-    text = {"processing": "processing", "queued": "queued (waiting for capacity)", "submitting": "submitting",
-            "success": "done", "error": "failed", "timeout": "timed out"}[job.status]
-    if job.status == "processing" and job.results and len(job.results) >= job.number_results:
-        text = "downloading"
+    text = STATUS_WORDS[job.status]
+    if job.status == js.PROCESSING and job.progress is not None:
+        text += f" {job.progress}%"
     return f"{STATUS_ICONS[job.status]} {text} · {elapsed(job)}"
 
 
@@ -155,70 +193,79 @@ def job_details_line(job) -> str:
     return " · ".join(p for p in parts if p)
 
 
-def error_box(job) -> None:
+def error_box(s: Studio, job) -> None:
+    waiting = s.waiting_reason(job)
+    if waiting:
+        st.warning(plain(waiting), icon="⏸️")
     if not job.error:
         return
     text = f"**{plain(job.error.get('code', 'error'))}**: {plain(job.error.get('message', ''))}"
     if job.pending:
-        st.warning(f"Not confirmed by Runware yet; retrying with the same task id. {text}", icon="📡")
+        st.warning(f"Not confirmed by Runware yet; retrying with the same task id. {text}"
+                   if job.status == js.SUBMITTING else text, icon="📡")
     else:
         st.error(text, icon="❌")
 
 
-def recheck_button(s: Studio, job, key: str) -> None:
-    if s.tracker.can_recheck(job):
-        if st.button("Re-check", key=key, help="Ask Runware again (the job is not resubmitted)."):
-            s.tracker.recheck(job.task_uuid)
-            st.rerun()
+def job_actions(s: Studio, job, key: str) -> None:
+    """The buttons a job's state allows: re-check, cancel (never sent), abandon (never confirmed)."""
+    if s.can_recheck(job) and st.button("Re-check", key=f"recheck-{key}",
+                                        help="Ask Runware again (the job is not resubmitted)."):
+        s.recheck(job)
+        st.rerun()
+    if job.status == js.QUEUED and st.button("Cancel", key=f"cancel-{key}", help="It was not sent yet."):
+        s.cancel(job)
+        st.rerun()
+    if job.status == js.SUBMITTING and not job.intent and job.attempts and st.button(
+            "Stop trying", key=f"abandon-{key}",
+            help="Stop resending. Runware is asked once whether it has the job; if it might, it may still run."):
+        s.abandon(job)
+        st.rerun()
+    if job.intent:
+        st.caption("Asking Runware…")
 
 
 def job_card(s: Studio, job) -> None:
     with st.container(border=True):
         st.markdown(f"**{status_line(job)}**  \n{job_details_line(job)}")
+        if job.status == js.PROCESSING and job.progress is not None:
+            st.progress(job.progress / 100)
         st.text(job.prompt if len(job.prompt) < 300 else job.prompt[:300] + "…")
-        if job.status == "success":
-            for i in range(len(job.results)):
-                video_player(s, job, i)
-        error_box(job)
-        recheck_button(s, job, key=f"recheck-{job.task_uuid}")
-
-
-def _tick_due() -> bool:
-    """Widget interactions rerun the page too; only the timer's pace should reach the API."""
-    interval = st.session_state.get("poll_interval") or 0
-    return time.time() - st.session_state.get("last_tick", 0) >= interval * 0.8
+        for i in range(len(job.results)):
+            video_player(s, job, i)
+        error_box(s, job)
+        job_actions(s, job, key=job.task_uuid)
 
 
 def _monitor_body(s: Studio, compact: bool, limit: int) -> None:
-    report = TickReport()
-    if _tick_due():
-        report = s.tracker.tick()
-        st.session_state["last_tick"] = time.time()
-    pending = s.pending_jobs()
-    if report.problem:
-        st.warning(f"Last check with Runware failed; the next one follows automatically. {plain(report.problem)}",
-                   icon="📡")
+    """Reads the store only: the engine moves the jobs on."""
+    jobs = s.recent_jobs(limit)
+    pending = s.pending_count()
     if compact:
         if pending:
-            st.caption(f"⚙️ {len(pending)} job(s) running")
+            st.caption(f"⚙️ {pending} job(s) running")
     else:
-        # The workspace's newest jobs, not just this session's: a reload mid-job keeps showing it.
-        for job in s.store.jobs(workspace=s.workspace, limit=limit):
+        for job in jobs:
             job_card(s, job)
-    interval = next_interval(pending, time.time(), s.settings.poll_interval_min, s.settings.poll_interval_max)
-    # A job that finished changes other parts of the page (history, gallery); a new interval needs a
-    # new timer. Both take a full rerun; everything else stays inside this fragment.
-    if report.finished or interval != st.session_state.get("poll_interval"):
-        st.session_state["poll_interval"] = interval
+    finished = {j.task_uuid for j in jobs if not j.pending}
+    seen = st.session_state.get("seen_finished")
+    st.session_state["seen_finished"] = finished
+    newly = finished - seen if seen is not None else set()
+    # A job that finished changes other parts of the page (history, gallery); a new pace needs a new
+    # timer. Both take a full rerun; everything else stays inside this fragment.
+    busy = pending > 0
+    if newly or busy != st.session_state.get("monitor_busy"):
+        st.session_state["monitor_busy"] = busy
         st.rerun(scope="app")
 
 
 def live_jobs(s: Studio, *, compact: bool = False, limit: int = 6) -> None:
-    """The one polling fragment: ticks the tracker, shows the jobs, and stops when nothing is pending."""
-    interval = st.session_state.get("poll_interval")
-    if interval is None and s.pending_jobs():
-        interval = st.session_state["poll_interval"] = s.settings.poll_interval_min
-    st.fragment(_monitor_body, run_every=timedelta(seconds=interval) if interval else None)(s, compact, limit)
+    """The one polling fragment: re-reads the store every second while jobs run, every 5 s when idle."""
+    busy = st.session_state.get("monitor_busy")
+    if busy is None:
+        busy = st.session_state["monitor_busy"] = s.pending_count() > 0
+    every = timedelta(seconds=BUSY_REFRESH if busy else IDLE_REFRESH)
+    st.fragment(_monitor_body, run_every=every)(s, compact, limit)
 
 
 # -- history ------------------------------------------------------------------------------------------
