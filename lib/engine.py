@@ -144,6 +144,11 @@ class Engine:
             self._rested.pop(scope, None)
         self.wake()
 
+    def forget(self, kid: str) -> None:
+        """Drop the clients made with a key the user took back."""
+        for scope in [s for s in self._clients if s[1] == kid]:
+            self._clients.pop(scope).close()
+
     def _schedule(self, token, fn: Callable, *args) -> None:
         with self._lock:
             if token in self._busy or self._stop.is_set():

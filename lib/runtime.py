@@ -110,6 +110,7 @@ class Runtime:
     def drop_key(self, kid: str) -> None:
         if kid not in (self.server_key_id, key_id(DEMO_KEY)):
             self.keys.discard(kid)
+            self.engine.forget(kid)
 
     def check_key(self, api_key: str) -> Future:
         """One cheap request (accountManagement getDetails) on the engine: a Future of a KeyCheck."""

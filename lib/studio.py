@@ -12,6 +12,9 @@ from .runtime import Runtime
 from .store import Job
 
 LOCAL_WORKSPACE = "local"
+# Errors after which asking Runware again can still find the videos. A task Runware ran and failed is
+# final, and so is a refused submit.
+RECHECKABLE = {"downloadFailed", "resultGone", "malformedAnswer", "taskNotFound", "recheckFailed"}
 
 
 @dataclass
@@ -69,7 +72,8 @@ class Studio:
 
     def can_recheck(self, job: Job) -> bool:
         """A job Runware accepted that ended without every video: asking again may still find them."""
-        return (job.status in (js.TIMEOUT, js.ERROR) and bool(job.submitted_at) and not job.intent
+        failed_here = job.status == js.ERROR and (job.error or {}).get("code") in RECHECKABLE
+        return ((job.status == js.TIMEOUT or failed_here) and bool(job.submitted_at) and not job.intent
                 and self.runtime.keys.get(job.key_id) is not None)
 
     def waiting_reason(self, job: Job) -> str | None:

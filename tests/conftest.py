@@ -109,3 +109,11 @@ class StandIn:
     def __exit__(self, *exc):
         self.server.shutdown()
         self.server.server_close()
+
+
+def force(store, task_uuid: str, **changes) -> None:
+    """Set a job's columns directly (test data only: the app changes jobs through store.write)."""
+    from lib.store import _columns
+    values = _columns(changes)
+    store.db.execute(f"UPDATE jobs SET {', '.join(f'{k} = ?' for k in values)}, revision = revision + 1 "
+                     "WHERE task_uuid = ?", [*values.values(), task_uuid])

@@ -9,11 +9,13 @@ import time
 import pandas as pd
 import pytest
 
-from conftest import TEST_KEY, video_task
-from lib.client import RunwareClient
+from conftest import TEST_KEY, force, video_task
 from lib.history import EXPORT_COLUMNS, filter_jobs, shape, to_csv, to_json
 from lib.store import JobStore
-from lib.tracker import Tracker, key_id
+from lib.keys import key_id
+from lib.runtime import Runtime
+from lib.settings import load_settings
+from lib.studio import open_studio
 
 WS = "local"
 API_URL = "http://127.0.0.1:9/v1"
@@ -40,7 +42,7 @@ def add(store, status="success", *, results=None, error=None, cost=None, **task_
         changes["cost"] = cost
     if status in ("success", "error", "timeout"):
         changes["finished_at"] = time.time()
-    store.update(task["taskUUID"], **changes)
+    force(store, task["taskUUID"], **changes)
     time.sleep(0.005)  # distinct created_at, so "newest first" is well defined
     return task["taskUUID"]
 
@@ -204,18 +206,23 @@ def test_unicode_and_newlines_survive_export(store):
     assert rows[0]["task_uuid"] == uuid and rows[0]["prompt"] == 'Ünïcödé "quoted", then\na new line 🎬'
 
 
-def test_a_real_job_exports_without_the_key(simulator, store, tmp_path):
+def test_a_real_job_exports_without_the_key(simulator, tmp_path):
     """End to end: a job run with a key through the simulator; the key is nowhere in the history."""
-    client = RunwareClient(TEST_KEY, simulator.url, backoff=0.01)
-    tracker = Tracker(store, client, key=TEST_KEY, media_dir=tmp_path / "media")
-    task = video_task(seed=42, includeCost=True)
-    tracker.submit(task, WS)
-    deadline = time.monotonic() + 30
-    while store.get(task["taskUUID"]).status != "success":
-        assert time.monotonic() < deadline
-        tracker.tick()
-        time.sleep(0.05)
-    df = shape(store.frame(WS))
+    settings = load_settings(environ={"RUNWARE_API_KEY": TEST_KEY, "RUNWARE_API_URL": simulator.url,
+                                      "STUDIO_DATA_DIR": str(tmp_path), "STUDIO_POLL_INTERVAL_MIN": "0.2"},
+                             dotenv_path=None)
+    runtime = Runtime(settings).start()
+    try:
+        studio = open_studio(runtime)
+        task = video_task(seed=42, includeCost=True)
+        studio.submit(task)
+        deadline = time.monotonic() + 30
+        while runtime.store.get(task["taskUUID"]).status != "success":
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        df = shape(runtime.store.frame(studio.workspace))
+    finally:
+        runtime.stop()
     row = df.iloc[0]
     assert row["status"] == "success" and row["seeds"] == "42" and row["video_files"] == f"{task['taskUUID']}-0.mp4"
     text = _all_exported_text(df)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 import time
 from pathlib import Path
 
@@ -11,11 +12,11 @@ import pytest
 from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1.element_tree import Block
 
-from conftest import video_task
+from conftest import StandIn, force, video_task
 from lib import demo
 from lib.simulator.render import render_mp4
 from lib.store import JobStore
-from lib.tracker import key_id
+from lib.keys import key_id
 
 REPO = Path(__file__).resolve().parents[1]
 APP = REPO / "streamlit_app.py"
@@ -104,7 +105,7 @@ def demo_job(store: JobStore, status: str, *, model: str = "runware:108@22", pro
              results=None, error=None, **task_fields) -> str:
     """A job filed the way demo mode files them, in a finished state (so no tick touches it)."""
     task = video_task(model=model, positivePrompt=prompt, **task_fields)
-    store.add(task, workspace="local", api_url=demo.DEMO_API_URL, key_id=key_id(demo.DEMO_KEY))
+    store.add(task, workspace="local", api_url=demo.DEMO_LABEL, key_id=key_id(demo.DEMO_KEY))
     changes = {"status": status, "submitted_at": time.time()}
     if status in ("success", "error", "timeout"):
         changes["finished_at"] = time.time()
@@ -112,13 +113,32 @@ def demo_job(store: JobStore, status: str, *, model: str = "runware:108@22", pro
         changes["results"] = results
     if error is not None:
         changes["error"] = error
-    store.update(task["taskUUID"], **changes)
+    force(store, task["taskUUID"], **changes)
     time.sleep(0.002)
     return task["taskUUID"]
 
 
+def wait_until(condition, timeout: float = 30.0):
+    """The engine works in the background: wait for what it should do, with a deadline."""
+    deadline = time.monotonic() + timeout
+    while not (value := condition()):
+        assert time.monotonic() < deadline, "timed out waiting"
+        time.sleep(0.05)
+    return value
+
+
+def runtime():
+    """The runtime the pages use (st.cache_resource hands the test the same one for the same settings)."""
+    import studio_ui
+    return studio_ui.runtime_for(studio_ui.current_settings())
+
+
+def simulator_of_the_app():
+    return runtime().demo.simulator
+
+
 def sim_posts() -> int:
-    sim = demo.running_simulator()
+    sim = simulator_of_the_app()
     return sim.stats.snapshot()["posts"] if sim else 0
 
 
@@ -181,7 +201,7 @@ def _video_job(store, media_dir: Path, prompt: str, mp4: bytes) -> str:
     task_uuid = demo_job(store, "success", prompt=prompt, results=[])
     name = f"{task_uuid}-0.mp4"
     (media_dir / name).write_bytes(mp4)
-    store.update(task_uuid, results=[{"videoUUID": "v-" + task_uuid, "seed": 7, "file": name}])
+    force(store, task_uuid, results=[{"videoUUID": "v-" + task_uuid, "seed": 7, "file": name}])
     return task_uuid
 
 
@@ -218,7 +238,7 @@ def test_settings_page_in_demo_mode(data_dir):
     table = at.table[0].value.to_csv()
     assert "Demo (bundled simulator)" in table
     assert "not set (demo mode)" in table
-    assert demo.running_simulator().url in table
+    assert simulator_of_the_app().url in table
 
 
 # -- API mode: the key is never shown ------------------------------------------------------------------
@@ -349,8 +369,8 @@ def test_valid_prompt_runs_to_a_done_card(data_dir):
     [job] = store_for(data_dir).jobs()
     assert job.prompt == "A paper boat on a rainy street"
     assert job.model == "runware:108@22" and (job.width, job.height) == (640, 360)
-    assert job.key_id == key_id(demo.DEMO_KEY) and job.api_url == demo.DEMO_API_URL and job.workspace == "local"
-    assert sim_posts() > posts  # sent to the bundled simulator
+    assert job.key_id == key_id(demo.DEMO_KEY) and job.api_url == demo.DEMO_LABEL and job.workspace == "local"
+    wait_until(lambda: sim_posts() > posts)  # sent to the bundled simulator by the engine, not the page
 
     deadline = time.monotonic() + 40
     while not any("done" in m.value for m in at.markdown):
@@ -363,7 +383,7 @@ def test_valid_prompt_runs_to_a_done_card(data_dir):
     assert job.status == "success"
     assert (data_dir / "media" / f"{job.task_uuid}-0.mp4").is_file()
     assert at.get("video")
-    assert demo.running_simulator().stats.snapshot()["submitted"].count(job.task_uuid) == 1
+    assert simulator_of_the_app().stats.snapshot()["submitted"].count(job.task_uuid) == 1
 
     # Now it is in History and the Gallery too.
     at.switch_page("pages/history.py")
@@ -442,7 +462,9 @@ def test_custom_model(data_dir):
     assert element_after(at, "f_custom_air").type != "error"
     job = store_for(data_dir).jobs()[0]
     assert job.model == "acme:1@1"
-    assert job.status == "error" and job.error["code"] == "invalidModel"
+    job = wait_until(lambda: (j := store_for(data_dir).get(job.task_uuid)).status == "error" and j)
+    assert job.error["code"] == "invalidModel"
+    run(at)
     assert any("invalidModel" in e for e in errors(at))  # on the job's card
 
 
@@ -462,7 +484,7 @@ def history(data_dir):
         "other": None,
     }
     task = video_task(positivePrompt="Someone else's job")
-    store.add(task, workspace="someone-else", api_url=demo.DEMO_API_URL, key_id=key_id(demo.DEMO_KEY))
+    store.add(task, workspace="someone-else", api_url=demo.DEMO_LABEL, key_id=key_id(demo.DEMO_KEY))
     jobs["other"] = task["taskUUID"]
     return jobs
 
@@ -567,23 +589,28 @@ def test_rerun_prefills_the_form(history):
     assert at.selectbox(key="f_model").value == "klingai:5@3"
 
 
-# -- the polling pace ------------------------------------------------------------------------------------
+# -- pages never wait on the network ---------------------------------------------------------------------
 
-def test_reruns_between_ticks_do_not_postpone_polling(data_dir, monkeypatch):
-    monkeypatch.setenv("STUDIO_POLL_INTERVAL_MIN", "6")  # a tick is due 4.8 s after the previous one
-    at = open_page()
-    at.text_area(key="f_prompt").set_value("A slow clock")
-    run(at)  # ticks (nothing pending yet, so no timer pace applies)
-    click(at, "Generate")  # sends the job; the next tick is due 4.8 s after the previous one
-    assert store_for(data_dir).jobs()[0].status == "processing"
-    polls = _get_response_posts()
-    time.sleep(2.5)
-    run(at)  # a rerun (e.g. a widget change) before the tick is due
-    time.sleep(2.5)
-    run(at)  # more than 4.8 s since the last tick: due
-    assert _get_response_posts() > polls, "no poll more than 5 s after the last tick"
+def test_generate_returns_while_the_api_is_still_answering(data_dir, monkeypatch):
+    """The page only records the job: it is done rendering while the API has not answered the submit."""
+    release = threading.Event()
 
+    def slow_api(method, path, body, n):
+        release.wait(20)
+        return 200, "application/json", b'{"data": []}'
 
-def _get_response_posts() -> int:
-    kinds = demo.running_simulator().stats.snapshot()["post_task_types"]
-    return sum(1 for k in kinds if "getResponse" in k)
+    with StandIn(slow_api) as api:
+        monkeypatch.setenv("RUNWARE_API_KEY", FAKE_KEY)
+        monkeypatch.setenv("RUNWARE_API_URL", api.url)
+        at = open_page()
+        at.selectbox(key="f_model").set_value("runware:108@22")
+        at.text_area(key="f_prompt").set_value("A page that never waits")
+        run(at)
+        click(at, "Generate")
+        api.wait(1)  # the engine's submit has reached the API, which holds its answer
+        [job] = store_for(data_dir).jobs()
+        assert job.status == "submitting"
+        run(at)  # and a rerun does not wait either
+        assert [c for c in captions(at) if "Your jobs" in c or "newest jobs" in c]
+        release.set()
+        wait_until(lambda: store_for(data_dir).get(job.task_uuid).status != "submitting")
