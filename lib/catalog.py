@@ -108,6 +108,8 @@ class Model:
 
     @property
     def needs_first_frame(self) -> bool:
+        if self.shape == "inputs":
+            return "frameImages" in self.inputs_required
         return not self.text_to_video
 
     def allows_size(self, width: int, height: int) -> bool:
