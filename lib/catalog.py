@@ -29,6 +29,10 @@ class Range:
     max: float
 
 
+# For a model that takes no duration or fps at all (the schema refuses them), a bound to show and to
+# render with; it is never used to accept a value.
+_NO_RANGE = Range(1, 60)
+
 @dataclass(frozen=True)
 class SizeRange:
     min: int
@@ -203,9 +207,9 @@ def _model(raw: dict, generic: dict, custom: bool = False) -> Model:
         sizes=tuple(_size(s) for s in raw.get("sizes", [])),
         size_range=SizeRange(**sr) if sr else None,
         durations=tuple(raw.get("durations", [])),
-        duration_range=_range(raw.get("duration_range")),
+        duration_range=_range(raw.get("duration_range")) or (None if raw.get("durations") else _NO_RANGE),
         fps=tuple(raw.get("fps", [])),
-        fps_range=_range(raw.get("fps_range")),
+        fps_range=_range(raw.get("fps_range")) or (None if raw.get("fps") else _NO_RANGE),
         seed=bool(raw.get("seed")) if custom else "seed" in raw.get("fields", {}),
         negative_prompt=bool(raw.get("negative_prompt")) if custom else "negativePrompt" in raw.get("fields", {}),
         cfg_scale=Range(cfg["min"], cfg["max"]) if cfg else None,

@@ -254,7 +254,9 @@ def build_snapshot(task_map_source: str, wheel_name: str, facts: dict, legacy: d
                            "facts": FACTS_PATH.name, "legacy": LEGACY_PATH.name},
         "sdk_video_models": sorted(sdk_models),
         "generic": legacy["generic"],
-        "models": [models[a] for a in sorted(models)],
+        # The first catalog's models first, as the page lists them; then the SDK's, by AIR.
+        "models": [models[m["air"]] for m in legacy["model"]] + [models[a] for a in sorted(sdk_models) if a not in
+                                                                  {m["air"] for m in legacy["model"]}],
     }
 
 
