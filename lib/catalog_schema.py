@@ -78,8 +78,10 @@ def _items_of(key: str) -> dict:
 
 
 def _inputs_schema(model: Model) -> dict:
-    frames = ["first", "last"] if model.shape == "inputs" or model.custom else list(model.frame_images)
-    frame = {"anyOf": [{"enum": frames}, {"type": "integer", "minimum": 0}]} if model.shape == "inputs" else {"enum": frames}
+    newer = model.shape == "inputs" or model.custom
+    frames = ["first", "last"] if newer else list(model.frame_images)
+    # Newer models may pin a frame by number; the first catalog's models only "first"/"last".
+    frame = {"anyOf": [{"enum": frames}, {"type": "integer", "minimum": 0}]} if newer else {"enum": frames}
     props = {
         "frameImages": {"type": "array", "minItems": 1, "items": {
             "type": "object", "properties": {"image": MEDIA, "frame": frame},
@@ -231,6 +233,8 @@ def rule_problems(task: dict, model: Model) -> list[dict]:
     out = []
     for rule in model.rules:
         kind = rule["kind"]
+        if rule.get("unless") and present(task, rule["unless"]):
+            continue
         if kind == "one_of":
             groups = rule["groups"]
             given = [g for g in groups if any(present(task, f) for f in g)]
