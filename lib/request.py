@@ -11,7 +11,7 @@ import json
 import uuid
 from dataclasses import asdict, dataclass, field
 
-from .catalog import Catalog, Model, load_catalog
+from .catalog import Catalog, load_catalog
 from .errors import InvalidRequest, problem
 from .images import ImageRejected, decode_image_ref, to_data_uri
 from .validation import normalize_task, validate_task
@@ -101,7 +101,9 @@ def _set_path(task: dict, dotted: str, value) -> None:
     *parents, leaf = dotted.split(".")
     node = task
     for key in parents:
-        node = node.setdefault(key, {}) if isinstance(node.get(key, {}), dict) else node
+        node = node.setdefault(key, {})
+        if not isinstance(node, dict):  # a typed-in settings value that is no object: validation says so
+            return
     node[leaf] = value
 
 
@@ -166,13 +168,8 @@ def build_task(req: VideoRequest, task_uuid: str, *, max_image_bytes: int,
             wire = "settings"
         task[wire] = obj
     if req.audio is not None and model is not None and model.audio:
-        _set_path(task, _audio_path(model), bool(req.audio))
+        _set_path(task, model.audio, bool(req.audio))
     return normalize_task(task), problems
-
-
-def _audio_path(model: Model) -> str:
-    """settings.audio as it is; providerSettings.<provider>.x is keyed by the model's provider."""
-    return model.audio
 
 
 def prepare(req: VideoRequest, catalog: Catalog, *, max_image_bytes: int, task_uuid: str | None = None) -> dict:
