@@ -69,3 +69,23 @@ def decode_image_ref(ref: str) -> bytes | None:
         return base64.b64decode(payload, validate=True)
     except (binascii.Error, ValueError):
         return None
+
+
+def decode_media_ref(ref) -> bytes | None:
+    """Bytes of inline media (data URI or bare base64) of any type; None for URLs and UUIDs."""
+    return decode_image_ref(ref)
+
+
+def first_video_frame(data: bytes) -> bytes | None:
+    """The first frame of a video as PNG bytes, or None when the bytes are not a video PyAV can read."""
+    import av  # only the simulator needs it; the studio never decodes videos
+
+    try:
+        with av.open(io.BytesIO(data)) as container:
+            for frame in container.decode(video=0):
+                out = io.BytesIO()
+                frame.to_image().save(out, format="PNG")
+                return out.getvalue()
+    except (av.FFmpegError, ValueError, IndexError, OSError):
+        return None
+    return None

@@ -6,11 +6,12 @@ Runware-shaped item per field, so nothing half-checked is ever sent.
 """
 from __future__ import annotations
 
+import base64
 import json
 import uuid
 from dataclasses import asdict, dataclass, field
 
-from .catalog import Catalog
+from .catalog import Catalog, load_catalog
 from .errors import InvalidRequest, problem
 from .images import ImageRejected, decode_image_ref, to_data_uri
 from .validation import normalize_task, validate_task
@@ -43,11 +44,19 @@ class VideoRequest:
     provider_settings: dict | str | None = None
     advanced_features: dict | str | None = None
     upload_endpoint: str | None = None
+    # The newer request shape: `resolution` instead of width/height, `settings` (newer models' name for
+    # provider settings), `safety`, the model's audio switch, and media for `inputs`.
+    resolution: str | None = None
+    settings: dict | str | None = None
+    safety: dict | str | None = None
+    audio: bool | None = None
+    input_video: bytes | str | None = field(default=None, repr=False)  # URL, data URI, or raw bytes
+    input_audio: bytes | str | None = field(default=None, repr=False)
 
     def as_form(self) -> dict:
         """The request's plain values (no image bytes), e.g. to prefill the form for a re-run."""
         values = asdict(self)
-        for name in ("first_frame", "last_frame", "reference_images"):
+        for name in ("first_frame", "last_frame", "reference_images", "input_video", "input_audio"):
             values.pop(name)
         return values
 
@@ -59,8 +68,10 @@ _WIRE = {
     "cfg_scale": "CFGScale", "number_results": "numberResults", "output_type": "outputType",
     "output_format": "outputFormat", "output_quality": "outputQuality",
     "delivery_method": "deliveryMethod", "webhook_url": "webhookURL", "ttl": "ttl",
-    "include_cost": "includeCost", "upload_endpoint": "uploadEndpoint",
+    "include_cost": "includeCost", "upload_endpoint": "uploadEndpoint", "resolution": "resolution",
 }
+_OBJECTS = (("provider_settings", "providerSettings"), ("advanced_features", "advancedFeatures"),
+            ("settings", "settings"), ("safety", "safety"))
 
 
 def _json_object(value, parameter: str, problems: list) -> dict | None:
@@ -79,8 +90,30 @@ def _json_object(value, parameter: str, problems: list) -> dict | None:
     return parsed
 
 
-def build_task(req: VideoRequest, task_uuid: str, *, max_image_bytes: int) -> tuple[dict, list[dict]]:
-    """The task and the problems found while building it (bad JSON, bad images)."""
+def _media(value, mime: str) -> str:
+    """URLs and data URIs pass as they are; raw bytes become a data URI (audio/video are not sniffed)."""
+    if isinstance(value, bytes):
+        return f"data:{mime};base64,{base64.b64encode(value).decode('ascii')}"
+    return value.strip()
+
+
+def _set_path(task: dict, dotted: str, value) -> None:
+    *parents, leaf = dotted.split(".")
+    node = task
+    for key in parents:
+        node = node.setdefault(key, {})
+        if not isinstance(node, dict):  # a typed-in settings value that is no object: validation says so
+            return
+    node[leaf] = value
+
+
+def build_task(req: VideoRequest, task_uuid: str, *, max_image_bytes: int,
+               catalog: Catalog | None = None) -> tuple[dict, list[dict]]:
+    """The task in the wire form its model takes, and the problems found while building it (bad JSON,
+    bad images). Models of the newer shape get `inputs.*`; the first catalog's models keep the older
+    top-level frameImages / referenceImages that their History entries and re-runs use."""
+    model = (catalog or load_catalog()).get(req.model) if isinstance(req.model, str) else None
+    modern = model is not None and not model.custom and not model.takes_legacy_images
     problems: list[dict] = []
     task = {"taskType": "videoInference", "taskUUID": task_uuid}
     for name, wire in _WIRE.items():
@@ -91,34 +124,58 @@ def build_task(req: VideoRequest, task_uuid: str, *, max_image_bytes: int) -> tu
             continue
         task[wire] = value
     frames = []
+    frames_at = "inputs.frameImages" if modern else "frameImages"
     for position, data in (("first", req.first_frame), ("last", req.last_frame)):
         if data is None:
             continue
         try:
-            frames.append({"inputImage": to_data_uri(data, max_image_bytes), "frame": position})
+            uri = to_data_uri(data, max_image_bytes)
+            frames.append({"image": uri, "frame": position} if modern else {"inputImage": uri, "frame": position})
         except ImageRejected as exc:
-            problems.append(problem("invalidFrameImages", "frameImages", f"{position.capitalize()} frame: {exc}",
+            problems.append(problem("invalidFrameImages", frames_at, f"{position.capitalize()} frame: {exc}",
                                     frame=position))
+    inputs = {}
     if frames:
-        task["frameImages"] = frames
+        if modern:
+            inputs["frameImages"] = frames
+        else:
+            task["frameImages"] = frames
     refs = []
+    refs_at = "inputs.referenceImages" if modern else "referenceImages"
     for i, ref in enumerate(req.reference_images or []):
         try:
             refs.append(ref if isinstance(ref, str) else to_data_uri(ref, max_image_bytes))
         except ImageRejected as exc:
-            problems.append(problem("invalidReferenceImages", "referenceImages", f"Reference image {i + 1}: {exc}"))
+            problems.append(problem("invalidReferenceImages", refs_at, f"Reference image {i + 1}: {exc}"))
     if refs:
-        task["referenceImages"] = refs
-    for name, wire in (("provider_settings", "providerSettings"), ("advanced_features", "advancedFeatures")):
+        if modern:
+            inputs["referenceImages"] = refs
+        else:
+            task["referenceImages"] = refs
+    for name, key, mime in (("input_video", "video", "video/mp4"), ("input_audio", "audio", "audio/mpeg")):
+        value = getattr(req, name)
+        if value not in (None, "", b""):
+            inputs[key] = _media(value, mime)
+    if inputs:
+        task["inputs"] = inputs
+    for name, wire in _OBJECTS:
         obj = _json_object(getattr(req, name), wire, problems)
-        if obj is not None:
-            task[wire] = obj
+        if obj is None:
+            continue
+        if wire == "providerSettings" and model is not None and model.settings_field == "settings" \
+                and "providerSettings" not in model.fields and req.settings in (None, ""):
+            # Newer models call the same object `settings`; a person may still type it as providerSettings.
+            wire = "settings"
+        task[wire] = obj
+    if req.audio is not None and model is not None and model.audio:
+        _set_path(task, model.audio, bool(req.audio))
     return normalize_task(task), problems
 
 
 def prepare(req: VideoRequest, catalog: Catalog, *, max_image_bytes: int, task_uuid: str | None = None) -> dict:
     """A validated task ready to store and send, or InvalidRequest listing every problem."""
-    task, problems = build_task(req, task_uuid or str(uuid.uuid4()), max_image_bytes=max_image_bytes)
+    task, problems = build_task(req, task_uuid or str(uuid.uuid4()), max_image_bytes=max_image_bytes,
+                                catalog=catalog)
     # Fields that failed to build are absent from the task; don't report them twice.
     failed = {p.get("parameter") for p in problems}
     problems += [p for p in validate_task(task, catalog) if p.get("parameter") not in failed]
@@ -127,31 +184,52 @@ def prepare(req: VideoRequest, catalog: Catalog, *, max_image_bytes: int, task_u
     return task
 
 
+def _short(ref):
+    if isinstance(ref, str) and ref.startswith("data:") and "," in ref:
+        head, body = ref.split(",", 1)
+        return f"{head},<{len(body) * 3 // 4} bytes>"
+    return ref
+
+
 def redact_images(task: dict) -> dict:
     """A copy fit for showing or storing in a table: data URIs shortened to their type and size."""
-    def short(ref):
-        if isinstance(ref, str) and ref.startswith("data:") and "," in ref:
-            head, body = ref.split(",", 1)
-            return f"{head},<{len(body) * 3 // 4} bytes>"
-        return ref
     out = dict(task)
-    if "frameImages" in out:
-        out["frameImages"] = [{**f, "inputImage": short(f.get("inputImage"))} if isinstance(f, dict) else f
+    if isinstance(out.get("frameImages"), list):
+        out["frameImages"] = [{**f, "inputImage": _short(f.get("inputImage"))} if isinstance(f, dict) else f
                               for f in out["frameImages"]]
-    if "referenceImages" in out and isinstance(out["referenceImages"], list):
-        out["referenceImages"] = [short(r) for r in out["referenceImages"]]
+    if isinstance(out.get("referenceImages"), list):
+        out["referenceImages"] = [_short(r) for r in out["referenceImages"]]
+    if isinstance(out.get("inputs"), dict):
+        out["inputs"] = {key: _redact_input(value) for key, value in out["inputs"].items()}
     return out
+
+
+def _redact_input(value):
+    if isinstance(value, list):
+        return [_redact_input(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _short(v) if k in ("image", "video", "audio") else v for k, v in value.items()}
+    return _short(value)
 
 
 def form_from_task(task: dict) -> tuple[VideoRequest, dict[str, bytes]]:
     """The inverse of build_task, to re-run a job: its plain values and its inline frame images."""
     values = {name: task[wire] for name, wire in _WIRE.items() if wire in task}
-    for name, wire in (("provider_settings", "providerSettings"), ("advanced_features", "advancedFeatures")):
+    for name, wire in _OBJECTS:
         if wire in task:
             values[name] = json.dumps(task[wire], indent=2)
+    inputs = task.get("inputs") if isinstance(task.get("inputs"), dict) else {}
+    for name, key in (("input_video", "video"), ("input_audio", "audio")):
+        if isinstance(inputs.get(key), str):
+            values[name] = inputs[key]
+    refs = inputs.get("referenceImages") or task.get("referenceImages")
+    if isinstance(refs, list):
+        values["reference_images"] = [r.get("image") if isinstance(r, dict) else r for r in refs]
     frames = {}
-    for i, item in enumerate(task.get("frameImages") or []):
-        data = decode_image_ref(item.get("inputImage", "")) if isinstance(item, dict) else None
+    items = [(f.get("inputImage", f.get("image", "")) if isinstance(f, dict) else None, f)
+             for f in (task.get("frameImages") or []) + (inputs.get("frameImages") or [])]
+    for i, (ref, item) in enumerate(items):
+        data = decode_image_ref(ref) if isinstance(ref, str) else None
         if data:
             frames[item.get("frame", "first" if i == 0 else "last")] = data
     return VideoRequest(**values), frames

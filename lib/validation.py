@@ -11,6 +11,7 @@ import uuid
 from urllib.parse import urlsplit
 
 from .catalog import Catalog, Model, is_air
+from .catalog_schema import rule_problems, schema_problems
 from .errors import problem
 
 SEED_MIN, SEED_MAX = 1, 2**63 - 1
@@ -231,14 +232,14 @@ def _check_images(task: dict, model: Model) -> list[dict]:
 
 def _check_objects(task: dict, model: Model) -> list[dict]:
     out = []
-    for name in ("providerSettings", "advancedFeatures"):
+    for name in ("providerSettings", "advancedFeatures", "settings", "safety", "inputs"):
         if name not in task:
             continue
         code = "invalid" + name[0].upper() + name[1:]
         value = task[name]
         if not isinstance(value, dict):
             out.append(problem(code, name, f"{name} must be a JSON object."))
-        elif len(json.dumps(value)) > JSON_FIELD_MAX_BYTES:
+        elif name != "inputs" and len(json.dumps(value)) > JSON_FIELD_MAX_BYTES:
             out.append(problem(code, name, f"{name} is larger than {JSON_FIELD_MAX_BYTES // 1024} KB."))
         elif name == "providerSettings":
             for key, sub in value.items():
@@ -249,6 +250,22 @@ def _check_objects(task: dict, model: Model) -> list[dict]:
                                        f"providerSettings.{key} does not apply to {model.air}; use \"{model.provider}\".",
                                        allowedValues=[model.provider]))
     return out
+
+
+def _check_model(task: dict, model: Model, catalog: Catalog) -> list[dict]:
+    """The hand-written checks (their messages name sizes, durations and limits), then the model's JSON
+    Schema and cross-field rules for everything else. A parameter the hand checks already reported is
+    not reported again by the schema."""
+    out = _check_prompt(task, "positivePrompt", model, required=model.prompt_required)
+    out += _check_size(task, model) + _check_duration(task, model) + _check_fps(task, model)
+    out += _check_options(task, model) + _check_output(task, catalog) + _check_objects(task, model)
+    if model.takes_legacy_images or "frameImages" in task or "referenceImages" in task:
+        out += _check_images(task, model)
+    seen = {p.get("parameter") for p in out}
+    more = [p for p in schema_problems(task, model) + rule_problems(task, model) if p.get("parameter") not in seen]
+    # One report per parameter and message: a rule may restate what the schema found.
+    unique = {(p.get("parameter"), p["message"]): p for p in more}
+    return out + list(unique.values())
 
 
 def validate_task(task: dict, catalog: Catalog, *, allow_custom: bool = True) -> list[dict]:
@@ -274,10 +291,7 @@ def validate_task(task: dict, catalog: Catalog, *, allow_custom: bool = True) ->
         # Without a model the per-model rules cannot run; the prompt can still be checked generically.
         out += _check_prompt(task, "positivePrompt", catalog.generic_model(), required=True)
     else:
-        out += _check_prompt(task, "positivePrompt", model, required=True)
-        out += _check_size(task, model) + _check_duration(task, model) + _check_fps(task, model)
-        out += _check_options(task, model) + _check_output(task, catalog)
-        out += _check_images(task, model) + _check_objects(task, model)
+        out += _check_model(task, model, catalog)
     for item in out:  # so each error in a batch answer names its task
         item.setdefault("taskType", "videoInference")
         if isinstance(task_uuid, str):

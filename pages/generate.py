@@ -86,8 +86,10 @@ def request_from_form(model: Model) -> VideoRequest:
         positive_prompt=ss.get("f_prompt", ""),
         model=ss.get("f_custom_air", "").strip() if ss.get("f_model") == CUSTOM else model.air,
         negative_prompt=ss.get("f_negative") if model.negative_prompt else None,
-        duration=ss.get("f_duration"), width=size[0], height=size[1],
-        fps=None if single_fps else ss.get("f_fps"),
+        # Only what the model takes: newer models refuse parameters they do not use.
+        duration=ss.get("f_duration") if model.takes("duration") else None,
+        width=size[0] if model.takes("width") else None, height=size[1] if model.takes("height") else None,
+        fps=None if single_fps or not model.takes("fps") else ss.get("f_fps"),
         seed=parse_seed(ss.get("f_seed", "")) if model.seed and ss.get("f_seed_on") else None,
         cfg_scale=ss.get("f_cfg") if model.cfg_scale and ss.get("f_cfg_on") else None,
         number_results=ss.get("f_results", 1), output_format=ss.get("f_format", "MP4"),

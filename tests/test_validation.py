@@ -368,7 +368,7 @@ def test_rejected(catalog, model, overrides, code, parameter, context):
     assert {p.get("parameter") for p in problems} == {parameter}, problems
 
 
-@pytest.mark.parametrize("air", ["klingai5@3", "KlingAI:5@3", "klingai:5", "klingai:five@3", ":5@3", "",
+@pytest.mark.parametrize("air", ["klingai5@3", "KlingAI:5@3", "klingai:5", "klingai:five@", "klingai:_5@3", ":5@3", "",
                                  "klingai:5@3 ", 42, None])
 def test_malformed_model_refused(catalog, air):
     task = make("runware:108@22", model=air) if air is not None else make("runware:108@22", model=DROP)

@@ -24,7 +24,7 @@ import requests
 
 from ..catalog import Catalog
 from ..errors import problem
-from ..images import decode_image_ref
+from ..images import decode_image_ref, decode_media_ref, first_video_frame
 from ..validation import normalize_task, validate_task
 from .faults import Faults
 from .render import render_mp4
@@ -64,6 +64,35 @@ class SimTask:
     @property
     def uuid(self) -> str:
         return self.task["taskUUID"]
+
+
+def _seconds(task: dict, model) -> float:
+    """The task's duration; a model default where it has none or a word such as "auto"."""
+    value = task.get("duration")
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else float(model.default_duration)
+
+
+def _render_size(task: dict, model) -> tuple[int, int]:
+    """The requested width x height; for `resolution` the model's size for it (short side N at 16:9 unless
+    the model's facts say otherwise); else the model's default."""
+    if task.get("width") is not None and task.get("height") is not None:
+        return int(task["width"]), int(task["height"])
+    size = model.resolution_size(task["resolution"]) if task.get("resolution") else None
+    return size or model.default_size
+
+
+def _frames(task: dict) -> dict:
+    """First/last frame bytes from frameImages, inputs.frameImages, or the first frame of inputs.video."""
+    inputs = task.get("inputs") if isinstance(task.get("inputs"), dict) else {}
+    items = (task.get("frameImages") or []) + (inputs.get("frameImages") or [])
+    frames = {}
+    for i, f in enumerate(items):
+        frame = f.get("frame", "first" if i == 0 else "last")
+        frames[frame if frame in ("first", "last") else "last"] = decode_image_ref(f.get("inputImage", f.get("image")))
+    if frames.get("first") is None and isinstance(inputs.get("video"), str):
+        video = decode_media_ref(inputs["video"])
+        frames["first"] = first_video_frame(video) if video else None
+    return frames
 
 
 class Engine:
@@ -121,7 +150,7 @@ class Engine:
     def cost(self, task: dict) -> float:
         model = self.catalog.get(task["model"])
         per_second = model.price_per_second_usd or SIMULATED_PRICE_PER_SECOND
-        return round(per_second * task.get("duration", model.default_duration) * task.get("numberResults", 1), 4)
+        return round(per_second * _seconds(task, model) * task.get("numberResults", 1), 4)
 
     def _record(self, sim: SimTask) -> None:
         line = json.dumps({"task": sim.task, "created": time.time(), "latency": sim.ready_at - sim.created,
@@ -147,17 +176,14 @@ class Engine:
     def _start_renders(self, sim: SimTask, video_uuids: list[str] | None = None) -> None:
         task = sim.task
         model = self.catalog.get(task["model"])
-        width, height = task.get("width"), task.get("height")
-        if width is None:
-            width, height = model.default_size
-        frames = {f.get("frame", "first" if i == 0 else "last"): decode_image_ref(f.get("inputImage", f.get("image")))
-                  for i, f in enumerate(task.get("frameImages") or [])}
+        width, height = _render_size(task, model)
+        frames = _frames(task)
         # One seed per result: the given seed for the first, then the next ones, as a batch would.
         base_seed = task.get("seed") or random.Random(sim.uuid).randint(1, 2**63 - 1)
         for i in range(task.get("numberResults", 1)):
             seed = (int(base_seed) + i - 1) % (2**63 - 1) + 1
-            args = dict(prompt=task["positivePrompt"], width=int(width), height=int(height),
-                        duration=float(task.get("duration", model.default_duration)),
+            args = dict(prompt=task.get("positivePrompt") or model.name, width=int(width), height=int(height),
+                        duration=_seconds(task, model),
                         fps=int(task.get("fps", model.default_fps)), seed=seed,
                         first_frame=frames.get("first"), last_frame=frames.get("last"))
             fmt = task.get("outputFormat", "MP4").lower()
