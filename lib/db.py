@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 import sqlite3
 import threading
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -176,9 +177,9 @@ class Database(_Runner):
             # connection is still used by one thread.
             conn = sqlite3.connect(self._path, timeout=SQLITE_BUSY_TIMEOUT, isolation_level=None,
                                    check_same_thread=False)
-            conn.row_factory = _sqlite_dict_row
-            conn.execute("PRAGMA journal_mode=WAL")     # readers don't block the writer
+            _wal_mode(conn)                             # readers don't block the writer
             conn.execute("PRAGMA synchronous=NORMAL")   # safe with WAL, much faster commits
+            conn.row_factory = _sqlite_dict_row
             return conn
         with _translated_errors():
             kwargs = {} if "connect_timeout" in self._conninfo else {"connect_timeout": CONNECT_TIMEOUT}
@@ -299,6 +300,22 @@ class Database(_Runner):
                 _close_quietly(conn)
             self._open_conns.clear()
         self._local = threading.local()
+
+
+def _wal_mode(conn) -> None:
+    """WAL is stored in the file, so only a new database needs switching; but switching fails at
+    once with "database is locked" (the busy timeout does not apply) while another connection is
+    doing the same, as when several workers open a new database together: retry then."""
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT
+    while True:
+        try:
+            if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as e:
+            if "locked" not in str(e) or time.monotonic() > deadline:
+                raise OperationalError(str(e)) from e
+            time.sleep(0.05)
 
 
 def _close_quietly(conn) -> None:
