@@ -219,10 +219,10 @@ class Database(_Runner):
         except OperationalError as e:
             if not self._lost(conn, e):
                 raise
-        # Reconnect once. A connection the server closed while idle never saw the statement, so
-        # running it again is safe. (Only if the server died while running the statement can it
-        # have happened already; our writes are compare-and-set or ON CONFLICT, so a repeat is a
-        # no-op there.)
+        # Reconnect once. A connection the server closed while idle (restart, pg_terminate_backend)
+        # never ran the statement, so running it again is safe. Only if the server died while
+        # running it can it have happened already; then a repeated compare-and-set reports 0 rows
+        # and a repeated INSERT an IntegrityError: rare, and on the side of doing nothing twice.
         return _execute_on(self._conn(fresh=True), self.dialect, sql, params, fetch)
 
     @contextmanager

@@ -181,7 +181,7 @@ def test_claims_never_collide(db, db_url):
             first_claimed.set()
             release.wait(10)  # hold the row lock / write lock while the second worker tries
             tx.execute("UPDATE jobs SET status = ? WHERE task_uuid = ?", ["running", got["first"]])
-        got["first_committed"] = time.monotonic()
+            got["first_commits"] = time.monotonic()  # just before COMMIT (after it, a race)
 
     t = threading.Thread(target=first_worker)
     t.start()
@@ -195,7 +195,7 @@ def test_claims_never_collide(db, db_url):
         with db.transaction() as tx:  # waits here until the first worker commits
             got["second_began"] = time.monotonic()
             got["second"] = tx.query_one(claim, ["queued"])["task_uuid"]
-        assert got["second_began"] >= got["first_committed"]
+        assert got["second_began"] > got["first_commits"]
     t.join()
     assert got["first"] == "job0" and got["second"] == "job1"
 
@@ -204,24 +204,34 @@ def test_skip_locked_sql_is_postgresql_only(db):
     assert db.for_update_skip_locked() == (" FOR UPDATE SKIP LOCKED" if db.dialect == "postgresql" else "")
 
 
+def wait_until(condition, timeout=10.0):
+    """Server-side effects (a backend exiting) are asynchronous: poll instead of sleeping a guess."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+def terminate(admin, pid):
+    admin.query("SELECT pg_terminate_backend(?)", [pid])
+    wait_until(lambda: not admin.query("SELECT 1 AS one FROM pg_stat_activity WHERE pid = ?", [pid]))
+
+
 def test_reconnects_after_the_server_closed_the_connection(pg_url):
     db, admin = Database.open(pg_url), Database.open(pg_url)
     pid = db.query_one("SELECT pg_backend_pid() AS pid")["pid"]
-    admin.query("SELECT pg_terminate_backend(?)", [pid])
-    time.sleep(0.1)  # termination is asynchronous
+    terminate(admin, pid)
     assert db.query_one("SELECT pg_backend_pid() AS pid")["pid"] != pid  # not an error: reconnected
 
     pid = db.query_one("SELECT pg_backend_pid() AS pid")["pid"]
-    admin.query("SELECT pg_terminate_backend(?)", [pid])
-    time.sleep(0.1)
+    terminate(admin, pid)
     with db.transaction() as tx:  # BEGIN on a dead connection: reconnects too
         assert tx.query_one("SELECT pg_backend_pid() AS pid")["pid"] != pid
 
     # Inside a transaction there is no silent retry: the work so far is lost, so the caller hears.
     with pytest.raises(DatabaseError):
         with db.transaction() as tx:
-            admin.query("SELECT pg_terminate_backend(?)", [tx.query_one("SELECT pg_backend_pid() AS p")["p"]])
-            time.sleep(0.1)
+            terminate(admin, tx.query_one("SELECT pg_backend_pid() AS p")["p"])
             tx.query("SELECT 1 AS one")
     assert db.query_one("SELECT 1 AS one") == {"one": 1}
     db.close()
@@ -244,8 +254,10 @@ def test_connections_of_ended_threads_are_closed(pg_url):
         t = threading.Thread(target=db.query, args=("SELECT 1 AS one",))
         t.start()
         t.join()
-    n = db.query_one("SELECT COUNT(*) AS n FROM pg_stat_activity WHERE datname = current_database()")["n"]
-    assert n <= 2  # this thread's, and at most the last ended thread's (closed on the next open)
+    count = "SELECT COUNT(*) AS n FROM pg_stat_activity WHERE datname = current_database()"
+    # This thread's, and at most the last ended thread's (closed on the next open). Backends of
+    # closed connections take a moment to exit, hence the wait.
+    wait_until(lambda: db.query_one(count)["n"] <= 2)
     db.close()
 
 
