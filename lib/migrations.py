@@ -60,7 +60,7 @@ def version(db: Database) -> int:
     row = db.query_one("SELECT value FROM meta WHERE name = 'schema_version'")
     if row:
         return int(row["value"])
-    has_jobs = db.query_one("SELECT 1 AS x FROM information_schema.tables WHERE table_name = 'jobs'"
+    has_jobs = db.query_one("SELECT 1 AS x FROM information_schema.tables WHERE table_name = 'jobs' AND table_schema = current_schema()"
                             if db.dialect == "postgresql" else
                             "SELECT 1 AS x FROM sqlite_master WHERE type = 'table' AND name = 'jobs'")
     return 1 if has_jobs else 0
@@ -68,10 +68,11 @@ def version(db: Database) -> int:
 
 def migrate(db: Database) -> int:
     """Bring the schema to LATEST; safe to run from several processes at once (one transaction)."""
-    db.execute(_META)
     with db.transaction() as tx:
         if db.dialect == "postgresql":
-            tx.execute("LOCK TABLE meta IN EXCLUSIVE MODE")
+            # Concurrent CREATE TABLE IF NOT EXISTS races on PostgreSQL: one migrator at a time.
+            tx.execute("SELECT pg_advisory_xact_lock(hashtext('studio-migrations'))")
+        tx.execute(_META)
         current = version(tx)
         for number, script in MIGRATIONS:
             if number > current:

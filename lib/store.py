@@ -92,7 +92,9 @@ def _columns(changes: dict) -> dict:
 class JobStore:
     def __init__(self, db: Database | str | Path):
         """A store on a Database, or on the SQLite file at a path."""
-        self.db = db if isinstance(db, Database) else Database(db)
+        if not isinstance(db, Database):
+            db = Database(f"sqlite:///{Path(db).resolve()}")
+        self.db = db
         migrate(self.db)
 
     @classmethod

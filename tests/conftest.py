@@ -14,6 +14,9 @@ import streamlit as st
 from lib.catalog import load_catalog
 from lib.simulator.server import Simulator
 
+# A throwaway PostgreSQL server for the store tests (`db_url` runs a test on SQLite and on PostgreSQL).
+pytest_plugins = ["pg_server"]
+
 TEST_KEY = "test-key-0123456789abcdefghij"
 
 # Tests must never reach the real, paid API with a developer's key from .env or secrets: an empty

@@ -1,4 +1,5 @@
-"""JobStore: the durable job table every session and engine shares; conditional writes and leases."""
+"""JobStore: the durable job table every session, engine and process shares; conditional writes and
+leases. Every test runs on SQLite and on a real PostgreSQL server."""
 from __future__ import annotations
 
 import threading
@@ -9,6 +10,7 @@ import pytest
 
 from conftest import video_task
 from lib import jobstate
+from lib.db import Database
 from lib.jobstate import FINISHED, IN_FLIGHT, PENDING, TransitionError
 from lib.store import DuplicateSubmit, Job, JobStore
 
@@ -16,10 +18,15 @@ SCOPE = {"workspace": "local", "api_url": "http://127.0.0.1:1/v1", "key_id": "k1
 
 
 @pytest.fixture
-def store(tmp_path):
-    s = JobStore(tmp_path / "db" / "studio.sqlite3")
+def store(db_url):
+    s = JobStore(Database(db_url))
     yield s
     s.close()
+
+
+def second_store(store: JobStore) -> JobStore:
+    """Another store on the same database: another process's connections."""
+    return JobStore(Database(store.db.url))
 
 
 def add(store: JobStore, status: str = "queued", **overrides) -> Job:
@@ -42,7 +49,7 @@ def test_status_groups_are_disjoint_and_complete():
                                             "error", "timeout", "cancelled"}
 
 
-def test_add_writes_a_queued_row_with_the_task(store, tmp_path):
+def test_add_writes_a_queued_row_with_the_task(store):
     task = video_task(positivePrompt="A red fox", numberResults=2, seed=7)
     job = store.add(task, **SCOPE)
     assert job.status == "queued" and job.pending and job.task == task
@@ -51,7 +58,7 @@ def test_add_writes_a_queued_row_with_the_task(store, tmp_path):
     assert job.results == [] and job.error is None and job.cost is None and job.attempts == 0
     assert job.revision == 0 and job.lease_owner is None
     # On disk at once: a second store on the same file (another process, or after a crash) sees it.
-    assert JobStore(tmp_path / "db" / "studio.sqlite3").get(task["taskUUID"]).status == "queued"
+    assert second_store(store).get(task["taskUUID"]).status == "queued"
 
 
 def test_add_same_task_uuid_twice_is_refused(store):
@@ -119,10 +126,9 @@ def test_concurrent_writers_exactly_one_wins(store):
     assert sorted(wins) == [False] * 7 + [True]
 
 
-def test_concurrent_writers_across_store_instances(tmp_path):
-    """Two stores on one file (two processes' worth of connections): still one winner."""
-    path = tmp_path / "studio.sqlite3"
-    a, b = JobStore(path), JobStore(path)
+def test_concurrent_writers_across_store_instances(store):
+    """Two stores on one database (two processes' worth of connections): still one winner."""
+    a, b = store, second_store(store)
     job = add(a)
     barrier = threading.Barrier(2)
     wins = []
