@@ -1,8 +1,8 @@
 """Runware Video Studio: the entrypoint routes; the pages render; lib/ does the work.
 
-`streamlit run streamlit_app.py` imports this module, finds `app` (an st.App with the /videos route
-that serves local copies of result videos from disk, and a lifespan that starts the job engine with
-the server, so jobs move on with no browser open) and serves it; each browser session then runs this
+`streamlit run streamlit_app.py` imports this module, finds `app` (an st.App with two routes: /videos
+serves local copies of result videos from disk, /webhooks/runware takes Runware's webhooks; and a
+lifespan that starts the job engine with the server, so jobs move on with no browser open) and serves it; each browser session then runs this
 same file as its script, where `__name__ == "__main__"`.
 """
 import logging
@@ -13,6 +13,7 @@ import streamlit as st
 import studio_ui as ui
 from lib.media import video_routes
 from lib.settings import SettingsError
+from lib.webhooks import webhook_routes
 
 log = logging.getLogger("studio.app")
 
@@ -40,6 +41,13 @@ def _media_dir():
     return ui.current_settings().media_dir
 
 
+def _runtime():
+    try:
+        return ui.runtime_for(ui.current_settings())
+    except SettingsError:
+        return None
+
+
 def main() -> None:
     st.set_page_config(page_title="Runware Video Studio", page_icon="🎬", layout="wide")
     studio = ui.studio()
@@ -63,5 +71,5 @@ def main() -> None:
 if __name__ == "__main__":
     main()
 else:
-    app = st.App("streamlit_app.py", routes=video_routes(_media_dir), lifespan=_lifespan,
-                 on_script_error=_friendly_error)
+    app = st.App("streamlit_app.py", routes=video_routes(_media_dir) + webhook_routes(_runtime),
+                 lifespan=_lifespan, on_script_error=_friendly_error)

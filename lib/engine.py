@@ -26,6 +26,7 @@ from typing import Callable
 from . import jobstate as js
 from .answers import TaskUpdate
 from .client import KEY_PROBLEMS, RunwareClient
+from .demo import DEMO_LABEL
 from .errors import ApiError, DownloadError
 from .keys import KeyRing
 from .media import local_path
@@ -51,6 +52,9 @@ class EngineConfig:
     download_deadline: float = 600.0
     beat: float = 0.25  # how often the loop looks at the store
     workers: int = 4
+    # Added to every submit that has none of its own, except to the demo simulator's jobs (it delivers
+    # to public addresses only, so demo mode polls). It holds a secret: never stored with the job.
+    webhook_url: str | None = None
 
 
 def poll_interval(age: float, low: float, high: float) -> float:
@@ -225,12 +229,19 @@ class Engine:
         if job is None:
             return
         try:
-            client.submit(job.task)
+            client.submit(self._wire_task(job))
         except ApiError as exc:
             self._send_failed(job, client, exc, sent_before)
             return
         self.store.release(job, "accepted", submitted_at=time.time(), error=None, strikes=0,
                            next_at=time.time() + self.config.poll_min)
+
+    def _wire_task(self, job: Job) -> dict:
+        """The task as sent: the stored task plus the studio's webhook, when it has one."""
+        hook = self.config.webhook_url
+        if hook and not job.task.get("webhookURL") and not job.api_url.startswith(DEMO_LABEL):
+            return {**job.task, "webhookURL": hook}
+        return job.task
 
     def _send_failed(self, job: Job, client: RunwareClient, exc: ApiError, sent_before: bool) -> None:
         now = time.time()

@@ -50,7 +50,13 @@ CREATE INDEX IF NOT EXISTS jobs_scope_status ON jobs (api_url, key_id, status);
 CREATE INDEX IF NOT EXISTS jobs_workspace_hash ON jobs (workspace, request_hash);
 """
 
-MIGRATIONS = [(1, V1), (2, V2)]
+# Webhooks: when one said "poll this task now", and when the task was last polled.
+V3 = """
+ALTER TABLE jobs ADD COLUMN wake_at DOUBLE PRECISION;
+ALTER TABLE jobs ADD COLUMN polled_at DOUBLE PRECISION;
+"""
+
+MIGRATIONS = [(1, V1), (2, V2), (3, V3)]
 LATEST = MIGRATIONS[-1][0]
 
 _META = "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)"

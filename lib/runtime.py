@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import secrets
 import threading
 import time
 from concurrent.futures import Future
@@ -25,6 +26,11 @@ from .store import Job, JobStore
 
 # The same request in the same workspace this soon after the first is a double submit.
 DOUBLE_SUBMIT_SECONDS = 2.0
+WEBHOOK_PREFIX = "/webhooks/runware"
+
+
+def _new_token() -> str:
+    return secrets.token_urlsafe(24)
 
 
 @dataclass(frozen=True)
@@ -54,11 +60,16 @@ class Runtime:
         self.demo = None if settings.api_key else DemoBackend(settings.data_dir, latency=demo_latency)
         self._limiters: dict[str, RateLimiter] = {}
         self._lock = threading.Lock()
-        self.engine = Engine(self.store, settings.media_dir, self.keys, self._client_for,
-                             engine_config or EngineConfig(
-                                 max_in_flight=settings.max_in_flight, job_timeout=settings.job_timeout,
-                                 max_video_bytes=int(settings.max_video_mb * 2**20),
-                                 poll_min=settings.poll_interval_min, poll_max=settings.poll_interval_max))
+        self.webhook_token = (settings.webhook_secret or self.store.setting("webhook_token", _new_token)
+                              if settings.public_url else None)
+        config = engine_config or EngineConfig(
+            max_in_flight=settings.max_in_flight, job_timeout=settings.job_timeout,
+            max_video_bytes=int(settings.max_video_mb * 2**20),
+            poll_min=settings.poll_interval_min, poll_max=settings.poll_interval_max)
+        if self.webhook_token:
+            config.webhook_url = f"{settings.public_url}{WEBHOOK_PREFIX}/{self.webhook_token}"
+            logs.register_secret(self.webhook_token)
+        self.engine = Engine(self.store, settings.media_dir, self.keys, self._client_for, config)
 
     def __repr__(self) -> str:
         return f"Runtime(mode={'demo' if self.demo else 'api'})"

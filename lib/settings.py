@@ -38,6 +38,10 @@ class Settings:
     log_level: str = "WARNING"
     # Where jobs are kept; empty means the SQLite file in data_dir. May hold a password: never repr'd.
     database: str = field(default="", repr=False)
+    # Where Runware can reach this app; when set, jobs ask for a webhook and finish as soon as it comes.
+    public_url: str = ""
+    # The secret in the webhook URL; empty means one is made once and kept in the database.
+    webhook_secret: str = field(default="", repr=False)
 
     @property
     def has_key(self) -> bool:
@@ -76,6 +80,8 @@ ENV_NAMES = {
     "workspaces": "STUDIO_WORKSPACES",
     "log_level": "LOG_LEVEL",
     "database": "STUDIO_DATABASE_URL",
+    "public_url": "STUDIO_PUBLIC_URL",
+    "webhook_secret": "STUDIO_WEBHOOK_SECRET",
 }
 
 _CHOICES = {"workspaces": ("single", "per-user"),
@@ -132,6 +138,9 @@ def load_settings(*, secrets: Mapping | None = None, environ: Mapping | None = N
             if source is not None and source != "":
                 values[f.name] = _convert(f.name, source, f.type)
                 break
-    if values.get("api_url"):
-        values["api_url"] = values["api_url"].rstrip("/")
+    for name in ("api_url", "public_url"):
+        if values.get(name):
+            values[name] = values[name].rstrip("/")
+    if values.get("public_url") and not values["public_url"].startswith(("https://", "http://")):
+        raise SettingsError("STUDIO_PUBLIC_URL must be an http(s) address")
     return Settings(**values)

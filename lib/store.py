@@ -62,6 +62,8 @@ class Job:
     progress: int | None = None
     strikes: int = 0
     request_hash: str | None = None
+    wake_at: float | None = None
+    polled_at: float | None = None
 
     @property
     def pending(self) -> bool:
@@ -182,19 +184,40 @@ class JobStore:
         statement (row locks skip what another process is taking at the same moment)."""
         now = time.time()
         due = ("SELECT task_uuid FROM jobs WHERE api_url = ? AND key_id = ? AND status = ? "
-               "AND (next_at IS NULL OR next_at <= ?) AND (lease_until IS NULL OR lease_until < ?) "
+               "AND (next_at IS NULL OR next_at <= ? OR wake_at > COALESCE(polled_at, 0)) "
+               "AND (lease_until IS NULL OR lease_until < ?) "
                f"ORDER BY created_at LIMIT {int(limit)}" + self.db.for_update_skip_locked())
+        # polled_at is stamped before the request goes out: a webhook that arrives while it is under
+        # way is later than it, so the task is polled once more.
         rows = self.db.query(
-            "UPDATE jobs SET lease_owner = ?, lease_until = ?, revision = revision + 1 "
+            "UPDATE jobs SET lease_owner = ?, lease_until = ?, polled_at = ?, revision = revision + 1 "
             f"WHERE task_uuid IN ({due}) AND (lease_until IS NULL OR lease_until < ?) RETURNING *",
-            [owner, now + seconds, api_url, key_id, status, now, now, now])
+            [owner, now + seconds, now, api_url, key_id, status, now, now, now])
         return [Job.from_row(r) for r in rows]
 
     def due(self, api_url: str, key_id: str) -> list[dict]:
-        """The unfinished jobs of a scope, lean (no task, no results): what the engine looks at each beat."""
+        """The unfinished jobs of a scope, lean (no task, no results): what the engine looks at each beat.
+        A job a webhook asked about since its last poll counts as due now."""
         return self.db.query(
-            "SELECT task_uuid, status, next_at, lease_until, revision FROM jobs WHERE api_url = ? AND key_id = ? "
+            "SELECT task_uuid, status, lease_until, revision, CASE WHEN wake_at > COALESCE(polled_at, 0) "
+            "THEN 0 ELSE next_at END AS next_at FROM jobs WHERE api_url = ? AND key_id = ? "
             f"AND status IN ({', '.join('?' * len(PENDING))}) ORDER BY created_at", [api_url, key_id, *PENDING])
+
+    def wake(self, task_uuids: list[str]) -> int:
+        """A webhook said these tasks have news: poll them now. A hint, not a state change (it takes no
+        revision, so it never spoils an engine's conditional write); unknown tasks change nothing."""
+        if not task_uuids:
+            return 0
+        return self.db.execute(f"UPDATE jobs SET wake_at = ? WHERE status = ? AND task_uuid IN "
+                               f"({', '.join('?' * len(task_uuids))})",
+                               [time.time(), jobstate.PROCESSING, *task_uuids])
+
+    def setting(self, name: str, make) -> str:
+        """A value kept in the database, made once by whichever process asks first (e.g. the webhook
+        token, so every replica agrees on it)."""
+        self.db.execute("INSERT INTO meta (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING",
+                        [name, make()])
+        return self.db.query_one("SELECT value FROM meta WHERE name = ?", [name])["value"]
 
     def delete(self, task_uuid: str, workspace: str | None = None) -> bool:
         query, args = "DELETE FROM jobs WHERE task_uuid = ?", [task_uuid]

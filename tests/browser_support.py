@@ -74,7 +74,8 @@ class AppServer:
     one log file. The benchmarks in bench/ use it too."""
 
     def __init__(self, data_dir: Path, log_path: Path, extra_env: dict | None = None,
-                 script: str | Path = "streamlit_app.py", cwd: Path = REPO):
+                 script: str | Path = "streamlit_app.py", cwd: Path = REPO, port: int | None = None):
+        self.fixed_port = port  # known before start, e.g. for STUDIO_PUBLIC_URL
         self.data_dir = Path(data_dir)
         self.log_path = Path(log_path)
         self.extra_env = dict(extra_env or {})
@@ -97,7 +98,7 @@ class AppServer:
         # An empty key (not a missing one) also overrides a developer's .env: demo mode for sure.
         env = {**os.environ, "RUNWARE_API_KEY": "", "STUDIO_DATA_DIR": str(self.data_dir),
                "PYTHONUNBUFFERED": "1", **self.extra_env}
-        self.port = free_port()
+        self.port = self.fixed_port or free_port()
         self._log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", self.script, "--server.port", str(self.port),
