@@ -41,8 +41,26 @@ def _public(url: str) -> bool:
         return False
     return bool(infos) and all(ipaddress.ip_address(info[4][0]).is_global for info in infos)
 
+# A processing item carries no `progress` before this many seconds (a provider reports none while
+# the job is only queued).
+PROGRESS_AFTER = 1.0
+
 # Used for `cost` where Runware publishes no price: clearly a simulated figure.
 SIMULATED_PRICE_PER_SECOND = 0.05
+
+
+class RenderProgress:
+    """Frames encoded so far for one render (shared by every result that reuses the render)."""
+
+    def __init__(self, total: int):
+        self.total, self.done = max(1, total), 0
+
+    def update(self, done: int) -> None:
+        self.done = done
+
+    @property
+    def fraction(self) -> float:
+        return min(1.0, self.done / self.total)
 
 
 @dataclass
@@ -51,6 +69,13 @@ class Result:
     seed: int
     path: Path
     future: Future
+    progress: RenderProgress | None = None
+
+    @property
+    def fraction(self) -> float:
+        if self.future.done():
+            return 1.0
+        return self.progress.fraction if self.progress else 0.0
 
 
 @dataclass
@@ -84,6 +109,7 @@ class Engine:
         self.tasks: dict[str, SimTask] = {}
         self.videos: dict[str, tuple[Path, float | None, str]] = {}  # videoUUID -> (path, expires_at, mime)
         self._renders: dict[str, Future] = {}  # same inputs, same file: render once
+        self._progress: dict[str, RenderProgress] = {}
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=render_workers, thread_name_prefix="sim-render")
         self._journal = self.media_dir / "tasks.jsonl"
@@ -161,11 +187,11 @@ class Engine:
                         fps=int(task.get("fps", model.default_fps)), seed=seed,
                         first_frame=frames.get("first"), last_frame=frames.get("last"))
             fmt = task.get("outputFormat", "MP4").lower()
-            path, future = self._render(args, fmt)
+            path, future, progress = self._render(args, fmt)
             video_uuid = video_uuids[i] if video_uuids else str(uuid.uuid4())
-            sim.results.append(Result(video_uuid, seed, path, future))
+            sim.results.append(Result(video_uuid, seed, path, future, progress))
 
-    def _render(self, args: dict, fmt: str) -> tuple[Path, Future]:
+    def _render(self, args: dict, fmt: str) -> tuple[Path, Future, RenderProgress | None]:
         digest = hashlib.sha256(json.dumps({k: v if not isinstance(v, bytes) else hashlib.sha256(v).hexdigest()
                                             for k, v in args.items()}, sort_keys=True).encode()).hexdigest()[:24]
         path = self.media_dir / f"{digest}.{fmt}"
@@ -175,8 +201,10 @@ class Engine:
                 future = self._renders[digest] = Future()  # rendered by an earlier run
                 future.set_result(None)
             if future is None:
-                future = self._renders[digest] = self._pool.submit(render_mp4, path, output_format=fmt, **args)
-        return path, future
+                progress = self._progress[digest] = RenderProgress(round(args["duration"] * args["fps"]))
+                future = self._renders[digest] = self._pool.submit(render_mp4, path, output_format=fmt,
+                                                                   progress=progress.update, **args)
+        return path, future, self._progress.get(digest)
 
     # -- getResponse ---------------------------------------------------------------------------------
 
@@ -188,7 +216,7 @@ class Engine:
                                 taskType="getResponse", taskUUID=task_uuid)]
         base = {"taskType": "videoInference", "taskUUID": sim.uuid}
         if time.monotonic() < sim.ready_at:
-            return [{**base, "status": "processing"}], []
+            return [self._processing_item(sim)], []
         if sim.fails:
             return [], [{"code": "timeoutProvider", "status": "error", "taskType": "videoInference",
                          "taskUUID": sim.uuid, "message": "The provider did not answer in time (simulated failure)."}]
@@ -198,8 +226,44 @@ class Engine:
         if errors:
             return data, errors[:1]
         if len(data) < len(sim.results):
-            data.append({**base, "status": "processing"})
+            data.append(self._processing_item(sim))
         return data, []
+
+    def _processing_item(self, sim: SimTask) -> dict:
+        """A `processing` item, with `progress` (0-100) once the provider has "started" the task.
+
+        Progress is the slower of the simulated latency and the rendering, so it never runs ahead of
+        the result. It is left out in the first PROGRESS_AFTER seconds, as a provider that has only
+        queued the job reports none yet.
+        """
+        item = {"taskType": "videoInference", "taskUUID": sim.uuid, "status": "processing"}
+        elapsed = time.monotonic() - sim.created
+        if elapsed < PROGRESS_AFTER:
+            return item
+        latency = sim.ready_at - sim.created
+        by_time = min(1.0, elapsed / latency) if latency > 0 else 1.0
+        by_render = (sum(r.fraction for r in sim.results) / len(sim.results)) if sim.results else 1.0
+        item["progress"] = max(1, min(99, int(100 * min(by_time, by_render))))
+        return item
+
+    def task_details(self, task_uuid) -> tuple[dict | None, dict | None]:
+        """(getTaskDetails item, error): the original request and the task's answer so far."""
+        sim = self.tasks.get(task_uuid) if isinstance(task_uuid, str) else None
+        if sim is None:
+            return None, problem("taskNotFound", "taskUUID", "No task with this taskUUID exists.",
+                                 taskType="getTaskDetails", taskUUID=task_uuid)
+        data, errors = self.get_response(sim.uuid)
+        if errors:
+            status = "error"
+        elif data and all(d.get("status") == "success" for d in data):
+            status = "success"
+        else:
+            status = "processing"
+        response = {"data": data}
+        if errors:
+            response["errors"] = errors
+        return {"taskType": "getTaskDetails", "taskUUID": sim.uuid, "status": status,
+                "request": sim.task, "response": response}, None
 
     def _success_item(self, sim: SimTask, result: Result) -> dict | None:
         if result.future.exception():

@@ -13,6 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from ..catalog import Catalog, load_catalog
+from .accounts import Accounts, refusal, well_formed
 from .engine import Engine
 from .faults import Faults
 
@@ -111,7 +112,9 @@ class Handler(BaseHTTPRequestHandler):
         if fault == "slow":
             time.sleep(faults.slow_seconds)
             return False
-        if fault == "reset":
+        if fault in ("401", "402", "403"):
+            self._json(int(fault), {"errors": [refusal(int(fault))]})
+        elif fault == "reset":
             self._reset()
         elif fault == "html":
             self._send(502, b"<html><body><h1>502 Bad Gateway</h1></body></html>", "text/html")
@@ -136,31 +139,62 @@ class Handler(BaseHTTPRequestHandler):
         self.server.stats.record([t.get("taskType", "?") if isinstance(t, dict) else "?" for t in tasks])
         if not key:
             return self._json(401, {"errors": [{"code": "missingApiKey", "message": "An API key is required."}]})
-        if self.server.api_key and key != self.server.api_key:
-            return self._json(401, {"errors": [{"code": "invalidApiKey", "message": "Invalid API key."}]})
+        if not self._key_accepted(key):
+            return self._json(401, {"errors": [refusal(401)]})
         dry_run = self.headers.get("X-Runware-Dry-Run") == "1"
-        data, errors = [], []
+        data, errors, statuses = [], [], []
         for task in tasks:
-            kind = task.get("taskType") if isinstance(task, dict) else None
-            if kind == "videoInference":
-                item, problems = self.server.engine.submit(task, dry_run=dry_run)
-                if item and not dry_run:
-                    with self.server.stats.lock:
-                        self.server.stats.submitted.append(item["taskUUID"])
-                data += [item] if item else []
-                errors += problems
-            elif kind == "getResponse":
-                items, problems = self.server.engine.get_response(task.get("taskUUID"))
-                data += items
-                errors += problems
-            else:
-                errors.append({"code": "invalidTaskType", "parameter": "taskType",
-                               "message": f"taskType {kind!r} is not supported by the simulator."})
+            items, problems, status = self._run_task(task, key, dry_run)
+            data += items
+            errors += problems
+            statuses += [status] if problems else []
         payload = {"data": data}
         if errors:
             payload["errors"] = errors
-        status = 400 if errors and not data else 200
-        self._json(status, payload)
+        # One HTTP status for the whole answer: 200 when any task went through, else the gravest refusal.
+        self._json(max(statuses) if errors and not data else 200, payload)
+
+    def _key_accepted(self, key: str) -> bool:
+        if not well_formed(key) or self.server.accounts.refuse_keys.get(key) == 401:
+            return False
+        return not self.server.api_key or key == self.server.api_key
+
+    def _run_task(self, task, key: str, dry_run: bool) -> tuple[list[dict], list[dict], int]:
+        """(data items, errors, HTTP status of the errors) for one task of the body."""
+        kind = task.get("taskType") if isinstance(task, dict) else None
+        engine = self.server.engine
+        if kind == "videoInference":
+            return self._submit(task, key, dry_run)
+        if kind == "getResponse":
+            items, problems = engine.get_response(task.get("taskUUID"))
+            return items, problems, 400
+        if kind == "getTaskDetails":
+            item, problem = engine.task_details(task.get("taskUUID"))
+            return ([item], [], 200) if item else ([], [problem], 404)
+        if kind == "accountManagement":
+            return self._account(task, key)
+        return [], [{"code": "invalidTaskType", "parameter": "taskType",
+                     "message": f"taskType {kind!r} is not supported by the simulator."}], 400
+
+    def _submit(self, task: dict, key: str, dry_run: bool) -> tuple[list[dict], list[dict], int]:
+        refused = self.server.accounts.refuse_keys.get(key)
+        if refused in (402, 403):
+            return [], [refusal(refused, "videoInference", task.get("taskUUID"))], refused
+        item, problems = self.server.engine.submit(task, dry_run=dry_run)
+        if item and not dry_run:
+            self.server.accounts.charge(key, self.server.engine.cost(task))
+            with self.server.stats.lock:
+                self.server.stats.submitted.append(item["taskUUID"])
+        return ([item] if item else []), problems, 400
+
+    def _account(self, task: dict, key: str) -> tuple[list[dict], list[dict], int]:
+        if task.get("operation") != "getDetails":
+            return [], [{"code": "invalidOperation", "parameter": "operation", "allowedValues": ["getDetails"],
+                         "taskType": "accountManagement", "taskUUID": task.get("taskUUID"),
+                         "message": "The simulator supports the getDetails operation only."}], 400
+        item = {"taskType": "accountManagement", "taskUUID": task.get("taskUUID"), "operation": "getDetails",
+                **self.server.accounts.details(key)}
+        return [item], [], 200
 
     def _api_key(self, tasks: list) -> str:
         auth = self.headers.get("Authorization", "")
@@ -210,9 +244,9 @@ class SimulatorServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, address, engine: Engine, faults: Faults, api_key: str | None):
+    def __init__(self, address, engine: Engine, faults: Faults, api_key: str | None, accounts: Accounts):
         super().__init__(address, Handler)
-        self.engine, self.faults, self.api_key = engine, faults, api_key
+        self.engine, self.faults, self.api_key, self.accounts = engine, faults, api_key, accounts
         self.stats = Stats()
 
 
@@ -225,13 +259,18 @@ class Simulator:
 
     def __init__(self, *, host: str = "127.0.0.1", port: int = 0, api_key: str | None = None,
                  latency: float = 2.0, faults: Faults | None = None, media_dir: str | Path | None = None,
-                 catalog: Catalog | None = None, render_workers: int = 1, deliver_to_private: bool = True):
+                 catalog: Catalog | None = None, render_workers: int = 1, deliver_to_private: bool = True,
+                 refuse_keys: dict[str, int] | None = None, balance: float = 1000.0):
+        """refuse_keys maps an API key to the refusal it always gets: 401 (invalid key, on every call),
+        402 (balance too low) or 403 (model not allowed), both at submit. balance is each key's
+        simulated starting balance in USD, reported by accountManagement getDetails."""
         self.faults = faults or Faults()
         self._tmp = None if media_dir else tempfile.TemporaryDirectory(prefix="runware-sim-")
         media = Path(media_dir) if media_dir else Path(self._tmp.name)
         self.engine = Engine(catalog or load_catalog(), media, self.faults, latency=latency,
                              render_workers=render_workers, deliver_to_private=deliver_to_private)
-        self.server = SimulatorServer((host, port), self.engine, self.faults, api_key)
+        self.accounts = Accounts(balance, refuse_keys)
+        self.server = SimulatorServer((host, port), self.engine, self.faults, api_key, self.accounts)
         self.host, self.port = self.server.server_address[:2]
         self.engine.base_url = f"http://{self.host}:{self.port}"
         # A short poll interval makes stop() quick (the default waits up to 0.5 s).
