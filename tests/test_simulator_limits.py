@@ -431,3 +431,29 @@ def test_a_small_job_is_not_stuck_behind_big_ones(make_sim):
     took = time.monotonic() - started
     still_rendering = [b for b in bigs if any(d.get("status") == "processing" for d in poll(sim, b["taskUUID"])["data"])]
     assert took < 2.0 and still_rendering, took
+
+
+# -- settings ----------------------------------------------------------------------------------------------
+
+
+def test_limits_and_switches_are_command_line_flags(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from conftest import free_port
+
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "lib.simulator", "--port", str(port), "--media-dir",
+                             str(tmp_path / "m"), "--log-level", "WARNING", "--max-submits-per-request", "1",
+                             "--no-control-endpoints"],
+                            cwd=Path(__file__).resolve().parents[1], stdout=subprocess.PIPE, text=True)
+    try:
+        assert "listening" in proc.stdout.readline()
+        url = f"http://127.0.0.1:{port}"
+        resp = requests.post(url + "/v1", json=[video_task(), video_task()], headers=DRY, timeout=10)
+        assert resp.status_code == 400 and resp.json()["errors"][0]["code"] == "tooManyTasks"
+        assert requests.post(url + "/_sim/faults", json={"kind": "429"}, timeout=10).status_code == 404
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

@@ -33,7 +33,7 @@ class Limits:
     max_total_pending_tasks: int = 2_000
     max_total_pending_cost: float = 100_000.0
     max_tasks_kept: int = 20_000           # tasks remembered (and journalled); the oldest are dropped
-    task_retention: float = 7 * 24 * 3600  # seconds a task is remembered, across restarts too
+    task_retention: float = 7 * 24 * 3600.0  # seconds a task is remembered, across restarts too
     # -- connections ----------------------------------------------------------------------------------
     max_connections: int = 64
     header_timeout: float = 10.0           # request line and headers, including keep-alive idle time
