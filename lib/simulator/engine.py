@@ -370,13 +370,12 @@ class Engine:
                 future.set_result(None)
             if future is None:
                 progress = self._progress[digest] = RenderProgress(round(args["duration"] * args["fps"]))
-                pixels = args["width"] * args["height"] * FORMAT_WEIGHT.get(fmt.upper(), 2.0)
-                frames = round(args["duration"] * args["fps"])
+                cost = args["width"] * args["height"] * args["duration"] * args["fps"] * FORMAT_WEIGHT.get(fmt.upper(), 2.0)
 
                 def run(turn, path=path, args=args, progress=progress):
-                    render_mp4(path, output_format=fmt, progress=progress.update, turn=lambda: turn(pixels), **args)
+                    render_mp4(path, output_format=fmt, progress=progress.update, turn=turn, **args)
 
-                future = self._renders[digest] = self._scheduler.submit(owner, pixels * frames, run)
+                future = self._renders[digest] = self._scheduler.submit(owner, cost, run)
                 future.add_done_callback(lambda _f, d=digest: self._progress.pop(d, None))
         return path, future, self._progress.get(digest), digest
 

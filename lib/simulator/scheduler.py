@@ -3,18 +3,24 @@
 Two levels, both keyed by owner (API key + workspace):
 - which renders run: each owner's renders wait in its own queue, owners are served round-robin, an
   owner's smallest render first, and no owner holds more than `per_owner` of the `slots`;
-- which running render encodes its next frame: the owner that has been given the fewest pixels so far
-  (start-time fair queueing, by pixels). A small job therefore finishes in about the time of a few of
-  a big job's frames, however many big jobs are running.
+- which running render encodes its next frame: the owner that has been given the least encoding time
+  so far (start-time fair queueing, by time). A small job therefore gets as much of the encoder as a
+  flood of big ones together with its owner, and finishes quickly however many big jobs are running.
 """
 from __future__ import annotations
 
 import threading
+import time
 from collections import deque
 from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Callable
+
+
+# How long the least-served owner keeps its turn after a frame: enough for a render to come back
+# with its next (already prepared) frame, too short to matter when it does not.
+RESERVATION = 0.02
 
 
 class SchedulerClosed(RuntimeError):
@@ -36,9 +42,11 @@ class FairScheduler:
         self._queues: dict[str, list[_Job]] = {}
         self._owners: deque[str] = deque()       # owners with queued jobs, in round-robin order
         self._running: dict[str, int] = {}       # owner -> renders running
-        self._pixels: dict[str, float] = {}      # owner -> virtual time (pixels granted), while running
+        self._served: dict[str, float] = {}      # owner -> seconds of encoding granted, while running
         self._waiting: dict[str, int] = {}       # owner -> frames waiting for a turn
         self._encoding = 0
+        self._reserved_for: str | None = None
+        self._reserved_until = 0.0
         self._closed = False
 
     # -- which renders run ------------------------------------------------------------------------------
@@ -77,7 +85,7 @@ class FairScheduler:
         try:
             if job.future.set_running_or_notify_cancel():
                 try:
-                    job.run(lambda pixels: self.turn(job.owner, pixels))
+                    job.run(lambda: self.turn(job.owner))
                 except BaseException as exc:  # noqa: BLE001 - handed to whoever waits on the future
                     job.future.set_exception(exc)
                 else:
@@ -87,42 +95,63 @@ class FairScheduler:
                 self._running[job.owner] -= 1
                 if not self._running[job.owner]:
                     del self._running[job.owner]
-                    self._pixels.pop(job.owner, None)  # no credit is banked while idle
+                    self._served.pop(job.owner, None)  # no credit is banked while idle
                 self._start_ready()
                 self._cond.notify_all()
 
     # -- which render encodes next ----------------------------------------------------------------------
 
     @contextmanager
-    def turn(self, owner: str, pixels: float):
-        """Wait for this owner's fair turn to encode one frame of `pixels` pixels."""
+    def turn(self, owner: str):
+        """Wait for this owner's fair turn to encode one frame.
+
+        Owners are charged the time they hold the turn (a 1080p VP8 frame costs far more than its
+        pixels suggest when encoders compete), and the least-served owner goes next. A render asks
+        for one frame at a time, so between two of its frames another owner's (much longer) frame
+        would always slip in; the least-served owner therefore keeps a short reservation after
+        each frame, and a small job runs through its frames instead of alternating with big ones.
+        """
         with self._cond:
-            if owner not in self._pixels:
+            if owner not in self._served:
                 # Joins at the least-served running owner's clock: fair from now on, no back pay.
-                self._pixels[owner] = min(self._pixels.values(), default=0.0)
+                self._served[owner] = min(self._served.values(), default=0.0)
             self._waiting[owner] = self._waiting.get(owner, 0) + 1
             try:
-                self._cond.wait_for(lambda: self._closed or self._my_turn(owner))
+                while True:
+                    if self._closed:
+                        raise SchedulerClosed("the simulator is stopping")
+                    go, retry_in = self._may_go(owner)
+                    if go:
+                        break
+                    self._cond.wait(retry_in)
             finally:
                 self._waiting[owner] -= 1
                 if not self._waiting[owner]:
                     del self._waiting[owner]
-            if self._closed:
-                raise SchedulerClosed("the simulator is stopping")
+            if self._reserved_for == owner:
+                self._reserved_for = None
             self._encoding += 1
+        started = time.monotonic()
         try:
             yield
         finally:
             with self._cond:
                 self._encoding -= 1
-                self._pixels[owner] = self._pixels.get(owner, 0.0) + pixels
+                self._served[owner] = self._served.get(owner, 0.0) + time.monotonic() - started
+                others = [self._served.get(o, 0.0) for o in self._waiting if o != owner]
+                if not others or self._served[owner] <= min(others):
+                    self._reserved_for, self._reserved_until = owner, time.monotonic() + RESERVATION
                 self._cond.notify_all()
 
-    def _my_turn(self, owner: str) -> bool:
+    def _may_go(self, owner: str) -> tuple[bool, float | None]:
+        """(whether `owner` may encode now, seconds after which to look again; None: when notified)."""
         if self._encoding >= self.concurrency:
-            return False
-        least = min(self._waiting, key=lambda o: self._pixels.get(o, 0.0))
-        return self._pixels.get(owner, 0.0) <= self._pixels.get(least, 0.0)
+            return False, None
+        now = time.monotonic()
+        if self._reserved_for not in (None, owner) and now < self._reserved_until:
+            return False, self._reserved_until - now
+        least = min(self._waiting, key=lambda o: self._served.get(o, 0.0))
+        return self._served.get(owner, 0.0) <= self._served.get(least, 0.0), None
 
     def close(self) -> None:
         with self._cond:
