@@ -8,7 +8,7 @@ from collections import deque
 from dataclasses import dataclass
 
 # Faults on POST /v1 answers.
-API_FAULTS = {"400", "429", "500", "502", "503", "504", "html", "truncate", "reset", "slow"}
+API_FAULTS = {"400", "401", "402", "403", "429", "500", "502", "503", "504", "html", "truncate", "reset", "slow"}
 # Faults on GET of a result video.
 VIDEO_FAULTS = {"video404", "video_truncate"}
 

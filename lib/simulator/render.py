@@ -15,9 +15,10 @@ import random
 import uuid
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Callable
+from typing import Callable, ContextManager
 
 import av
 import numpy as np
@@ -66,6 +67,8 @@ def render_mp4(
     first_frame: bytes | None = None,
     last_frame: bytes | None = None,
     output_format: str = "MP4",
+    progress: Callable[[int], None] | None = None,
+    turn: Callable[[], ContextManager] | None = None,
 ) -> None:
     """Write a deterministic placeholder video to ``out_path``: H.264 in MP4 (default) or MOV, or
     VP8 in WEBM, as Runware's outputFormat asks.
@@ -74,6 +77,8 @@ def render_mp4(
     ``first_frame`` it pans slowly over that image under a prompt caption, and
     with ``last_frame`` it cross-fades to that image at the end. A progress bar
     and a time badge move in every video. The file appears atomically.
+    ``progress(frames_done)`` is called after each frame is encoded; ``turn()``, if given, is a
+    context manager each frame is encoded inside (a scheduler uses it to take turns between renders).
     """
     n_frames = _validate(width, height, duration, fps)
     rng = random.Random(seed)
@@ -117,7 +122,7 @@ def render_mp4(
 
     if output_format.upper() not in _CONTAINERS:
         raise ValueError(f"output_format must be one of {', '.join(_CONTAINERS)}")
-    _write_atomically(out_path, width, height, fps, n_frames, make_frame, output_format.upper())
+    _write_atomically(out_path, width, height, fps, n_frames, make_frame, output_format.upper(), progress, turn)
 
 
 def _validate(width: int, height: int, duration: float, fps: int) -> int:
@@ -138,14 +143,16 @@ def _validate(width: int, height: int, duration: float, fps: int) -> int:
 
 
 def _write_atomically(out_path: str | os.PathLike, width: int, height: int, fps: int, n_frames: int,
-                      make_frame: Callable[[int], av.VideoFrame], output_format: str = "MP4") -> None:
+                      make_frame: Callable[[int], av.VideoFrame], output_format: str = "MP4",
+                      progress: Callable[[int], None] | None = None,
+                      turn: Callable[[], ContextManager] | None = None) -> None:
     # The temp file sits next to the target so os.replace is an atomic rename;
     # it is created by the muxer (not mkstemp) so it gets normal permissions.
     out_path = os.fspath(out_path)
     directory, name = os.path.split(os.path.abspath(out_path))
     tmp_path = os.path.join(directory, f".{name}.{uuid.uuid4().hex}.tmp")
     try:
-        _encode(tmp_path, width, height, fps, n_frames, make_frame, output_format)
+        _encode(tmp_path, width, height, fps, n_frames, make_frame, output_format, progress, turn)
         os.replace(tmp_path, out_path)
     except BaseException:
         if os.path.exists(tmp_path):
@@ -164,7 +171,9 @@ _CONTAINERS = {
 
 
 def _encode(path: str, width: int, height: int, fps: int, n_frames: int,
-            make_frame: Callable[[int], av.VideoFrame], output_format: str = "MP4") -> None:
+            make_frame: Callable[[int], av.VideoFrame], output_format: str = "MP4",
+            progress: Callable[[int], None] | None = None,
+            turn: Callable[[], ContextManager] | None = None) -> None:
     # No creation_time is set, so runs are identical.
     muxer, muxer_options, encoder, encoder_options = _CONTAINERS[output_format]
     with av.open(path, "w", format=muxer, options=muxer_options) as container:
@@ -188,7 +197,10 @@ def _encode(path: str, width: int, height: int, fps: int, n_frames: int,
                 frame = pending.popleft().result()
                 if index + _PREFETCH < n_frames:
                     pending.append(pool.submit(make_frame, index + _PREFETCH))
-                container.mux(stream.encode(frame))
+                with turn() if turn else nullcontext():
+                    container.mux(stream.encode(frame))
+                if progress is not None:
+                    progress(index + 1)
         container.mux(stream.encode(None))
 
 
