@@ -155,10 +155,10 @@ class RunwareClient:
 
     # -- operations --------------------------------------------------------------------------------
 
-    def submit(self, task: dict) -> None:
+    def submit(self, task: dict, *, extra_headers: dict | None = None) -> None:
         """Send one task. Returns when Runware has it (a repeat of a known taskUUID counts)."""
         try:
-            body = self._post([task])
+            body = self._post([task], extra_headers=extra_headers)
         except ApiError as exc:
             if any(e.get("code") == "conflictTaskUUID" for e in exc.errors):
                 log.debug("submit %s: already known (conflictTaskUUID), counted as accepted", task["taskUUID"])

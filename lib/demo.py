@@ -58,8 +58,10 @@ class DemoBackend:
         if self.simulator is None:
             self.slot = self._take_slot()
             media = self.data_dir / ("simulator" if self.slot == 0 else f"simulator-{self.slot}")
-            # The app may be a hosted demo: its simulator never delivers into the server's own network.
-            self.simulator = Simulator(latency=self.latency, media_dir=media, deliver_to_private=False).start()
+            # The app may be a hosted demo: its simulator never delivers into the server's own network,
+            # and nobody may switch its faults on.
+            self.simulator = Simulator(latency=self.latency, media_dir=media, deliver_to_private=False,
+                                       control_endpoints=False).start()
         return self
 
     def stop(self) -> None:

@@ -27,6 +27,7 @@ from . import jobstate as js
 from .answers import TaskUpdate
 from .client import KEY_PROBLEMS, RunwareClient
 from .demo import DEMO_LABEL
+from .simulator.limits import WORKSPACE_HEADER
 from .errors import ApiError, DownloadError
 from .keys import KeyRing
 from .media import local_path
@@ -229,7 +230,9 @@ class Engine:
         if job is None:
             return
         try:
-            client.submit(self._wire_task(job))
+            # The demo simulator schedules renders fairly across workspaces (not secret: a random label).
+            client.submit(self._wire_task(job), extra_headers={WORKSPACE_HEADER: job.workspace}
+                          if job.api_url.startswith(DEMO_LABEL) else None)
         except ApiError as exc:
             self._send_failed(job, client, exc, sent_before)
             return
