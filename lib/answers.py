@@ -137,13 +137,20 @@ def task_updates(body: dict, task_uuids: list[str]) -> dict[str, TaskUpdate]:
 def task_details(body: dict, task_uuid: str) -> TaskUpdate:
     """getTaskDetails: the task's results if Runware still has them. Its items look like getResponse
     items (or carry them under `response`), so both shapes are read."""
-    items = []
+    items, errors = [], list(body.get("errors") or []) if isinstance(body.get("errors"), list) else []
     for item in _data_items(body):
-        if isinstance(item, dict):
+        if not isinstance(item, dict):
+            continue
+        response = item.get("response")
+        if isinstance(response, dict):  # {"data": [...], "errors": [...]}, as getResponse would answer
+            items += [r for r in response.get("data") or [] if isinstance(r, dict)]
+            errors += [e for e in response.get("errors") or [] if isinstance(e, dict)]
+        elif isinstance(response, list):
+            items += [r for r in response if isinstance(r, dict)]
+        else:
             items.append(item)
-            response = item.get("response")
-            items += [r for r in (response if isinstance(response, list) else [response]) if isinstance(r, dict)]
-    flat = {"data": [{**i, "taskUUID": i.get("taskUUID", task_uuid)} for i in items], "errors": body.get("errors")}
+    flat = {"data": [{**i, "taskUUID": i.get("taskUUID", task_uuid)} for i in items],
+            "errors": [{**e, "taskUUID": e.get("taskUUID", task_uuid)} for e in errors]}
     return task_updates(flat, [task_uuid])[task_uuid]
 
 

@@ -326,7 +326,7 @@ class Engine:
         changes = {"results": results, "cost": total_cost(results), "intent": None,
                    "progress": update.progress if update.progress is not None else job.progress}
         complete = len(results) >= job.number_results
-        if update.not_found and not results and not recheck:
+        if update.not_found and not results:
             update = self._ask_details(job, client, update)
             results = merge_results(job.results, update.results, job.number_results, fresh_urls=True)
             changes.update(results=results, cost=total_cost(results))
