@@ -268,6 +268,45 @@ def test_task_details_do_not_echo_inline_images(make_sim):
     assert len(resp.content) < 16384
 
 
+def png_data_uri(color, size=(320, 256)) -> str:
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", size, color).save(buf, format="PNG")
+    # Noise-free PNGs are tiny; padding after IEND makes it as large as a photo without changing it.
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue() + bytes(200_000)).decode()
+
+
+def test_inline_images_are_not_kept_once_rendered(make_sim, tmp_path):
+    sim = make_sim(media_dir=tmp_path / "m")
+    task = video_task(fps=6, frameImages=[{"inputImage": png_data_uri((200, 30, 30)), "frame": "first"}])
+    assert post(sim, [task]).status_code == 200
+    wait_done(sim, task["taskUUID"])
+    assert wait_for(lambda: not any((tmp_path / "m" / "spool").iterdir()), 5)
+    assert (tmp_path / "m" / "tasks.jsonl").stat().st_size < 8192
+    assert len(json.dumps(sim.engine.tasks[task["taskUUID"]].task)) < 8192
+
+
+def test_an_unfinished_task_renders_with_its_image_after_a_restart(tmp_path):
+    import io
+
+    import av
+    import numpy as np
+
+    media, red = tmp_path / "m", (200, 30, 30)
+    task = video_task(fps=6, frameImages=[{"inputImage": png_data_uri(red), "frame": "first"}])
+    with Simulator(latency=0.1, media_dir=media, limits=Limits(render_slots=0)) as first:  # renders nothing
+        assert post(first, [task]).status_code == 200
+    with Simulator(latency=0.1, media_dir=media) as second:
+        (item,) = wait_done(second, task["taskUUID"])["data"]
+        data = requests.get(item["videoURL"], timeout=10).content
+    with av.open(io.BytesIO(data)) as c:
+        first_frame = next(c.decode(video=0)).to_ndarray(format="rgb24")
+    assert np.abs(np.median(first_frame.reshape(-1, 3), axis=0) - red).max() <= 15
+
+
 def test_body_over_the_limit_is_413_without_reading_it(make_sim):
     sim = make_sim(limits=Limits(max_body_bytes=10_000))
     resp = requests.post(sim.url, data=b"[" + b" " * 20_000 + b"]", headers=HEADERS, timeout=10)

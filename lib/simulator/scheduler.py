@@ -153,6 +153,10 @@ class FairScheduler:
         least = min(self._waiting, key=lambda o: self._served.get(o, 0.0))
         return self._served.get(owner, 0.0) <= self._served.get(least, 0.0), None
 
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
     def close(self) -> None:
         with self._cond:
             self._closed = True
