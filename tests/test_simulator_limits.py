@@ -169,6 +169,20 @@ def test_a_name_with_any_private_address_is_refused(make_sim):
         assert public.requests == []
 
 
+def test_https_delivery_pins_the_checked_ip_and_verifies_the_name():
+    """No traffic: the adapter https deliveries use connects to the IP but does SNI and the certificate
+    check for the name (so pinning never weakens TLS)."""
+    from lib.simulator.delivery import Delivery, _PinnedAdapter
+
+    delivery = Delivery(private_allowed=False, resolve=lambda host, port: [PUBLIC_STAND_IN],
+                        is_public=only_stand_in_is_public)
+    url, host = delivery.pinned_target("https://hooks.example.test/cb?secret=1")
+    assert (url, host) == (f"https://{PUBLIC_STAND_IN}:443/cb?secret=1", "hooks.example.test")
+    conn = _PinnedAdapter(host).poolmanager.connection_from_url(url)._new_conn()
+    assert conn.host == PUBLIC_STAND_IN
+    assert conn.server_hostname == conn.assert_hostname == "hooks.example.test"
+
+
 # -- 2. floods ---------------------------------------------------------------------------------------------
 
 
