@@ -83,7 +83,15 @@ def _cut(value):
         return value[:ERROR_FIELD_MAX] + "…"
     if isinstance(value, list):
         return [_cut(v) for v in value[:50]]
+    if isinstance(value, dict):  # e.g. a taskUUID sent as an object: echoed as (cut) text
+        return _cut(json.dumps(value))
     return value
+
+
+def _task_uuid(task: dict):
+    """The task's taskUUID for echoing in a data item: only when it is a plausible one."""
+    value = task.get("taskUUID")
+    return value if isinstance(value, str) and len(value) <= 64 else None
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -108,6 +116,17 @@ class Handler(BaseHTTPRequestHandler):
 
     def log_message(self, fmt, *args):  # the default writes every request to stderr
         log.debug("%s " + fmt, self.address_string(), *args)
+
+    def send_error(self, code, message=None, explain=None):
+        """HTTP-level errors (a garbled request line, headers too long, an unknown method) in
+        Runware's error shape too, instead of http.server's HTML page."""
+        names = {400: "invalidRequest", 408: "requestTimeout", 414: "uriTooLong", 431: "headersTooLarge",
+                 501: "unsupportedMethod", 505: "unsupportedHttpVersion"}
+        self.close_connection = True
+        try:
+            self._json(code, error(names.get(code, "invalidRequest"), _cut(message or "Bad request.")))
+        except OSError:
+            pass
 
     # -- plumbing ----------------------------------------------------------------------------------
 
@@ -338,7 +357,7 @@ class Handler(BaseHTTPRequestHandler):
             return [], [{"code": "invalidOperation", "parameter": "operation", "allowedValues": ["getDetails"],
                          "taskType": "accountManagement", "taskUUID": task.get("taskUUID"),
                          "message": "The simulator supports the getDetails operation only."}], 400
-        item = {"taskType": "accountManagement", "taskUUID": task.get("taskUUID"), "operation": "getDetails",
+        item = {"taskType": "accountManagement", "taskUUID": _task_uuid(task), "operation": "getDetails",
                 **self.server.accounts.details(key)}
         return [item], [], 200
 
