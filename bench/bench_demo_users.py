@@ -1,6 +1,6 @@
 """A shared demo simulator under hostile load: do ordinary visitors still get their videos quickly?
 
-    python bench/bench_demo_users.py [--users 20] [--hostile 3] [--latency 2.0] [--seconds 40]
+    python bench/bench_demo_users.py [--users 20] [--hostile 3] [--latency 2.0] [--sim-flags "..."]
 
 Starts `python -m lib.simulator` (default limits, fault endpoints off, as a hosted demo runs it) on a
 free loopback port. Every visitor uses the demo's shared API key and its own X-Studio-Workspace, as
@@ -29,10 +29,10 @@ DEMO_KEY = "demo-mode-no-key"  # lib.demo.DEMO_KEY, spelled out so this script i
 GOAL_SECONDS = 10.0
 
 
-def start_simulator(latency: float, media_dir: Path) -> tuple[subprocess.Popen, str]:
+def start_simulator(latency: float, media_dir: Path, extra: list[str]) -> tuple[subprocess.Popen, str]:
     proc = subprocess.Popen([sys.executable, "-m", "lib.simulator", "--port", "0", "--latency", str(latency),
                              "--media-dir", str(media_dir), "--log-level", "WARNING", "--no-control-endpoints",
-                             "--public-deliveries-only"],
+                             "--public-deliveries-only", *extra],
                             cwd=REPO, stdout=subprocess.PIPE, text=True)
     line = proc.stdout.readline()
     if "listening on" not in line:
@@ -118,11 +118,12 @@ def main() -> None:
     p.add_argument("--latency", type=float, default=2.0, help="the simulator's task latency (the demo's is 2 s)")
     p.add_argument("--spread", type=float, default=5.0, help="seconds over which the visitors arrive")
     p.add_argument("--warmup", type=float, default=3.0, help="seconds the flood runs before visitors arrive")
+    p.add_argument("--sim-flags", default="", help='extra simulator flags, e.g. "--renders-per-owner 1"')
     a = p.parse_args()
     import tempfile
 
     with tempfile.TemporaryDirectory(prefix="bench-demo-") as tmp:
-        proc, url = start_simulator(a.latency, Path(tmp))
+        proc, url = start_simulator(a.latency, Path(tmp), a.sim_flags.split())
         stop = threading.Event()
         try:
             hostile = [Hostile(url, i, stop) for i in range(a.hostile)]

@@ -114,6 +114,7 @@ class SimTask:
     cost: float = 0.0  # render cost, megapixel-frames
     wall_created: float = field(default_factory=time.time)
     results: list[Result] = field(default_factory=list)
+    spooled: dict[str, str] = field(default_factory=dict)  # frameImages index -> spool file digest
 
     @property
     def uuid(self) -> str:
@@ -183,6 +184,9 @@ class Engine:
         self._scheduler = FairScheduler(slots=self.limits.render_slots, per_owner=self.limits.renders_per_owner,
                                         concurrency=render_workers)
         self._journal = self.media_dir / "tasks.jsonl"
+        self._spool_dir = self.media_dir / "spool"
+        self._spool_dir.mkdir(exist_ok=True)
+        self._spool_refs: dict[str, int] = {}  # spool file digest -> unfinished tasks using it
         self._restore()
 
     def close(self) -> None:
@@ -216,6 +220,8 @@ class Engine:
             sim = SimTask(task, now, now + self.latency, self.faults.task_fails(), owner, cost)
             if not sim.fails:
                 self._start_renders(sim)
+                self._spool(sim)
+            sim.task = elide(task)  # the renders hold the decoded images; nothing else needs them
             self._admit(sim)
         self._record(sim)
         if task.get("webhookURL") or task.get("uploadEndpoint"):
@@ -290,11 +296,13 @@ class Engine:
 
     # -- journal -------------------------------------------------------------------------------------
 
-    def _record_line(self, sim: SimTask, slim: bool = False) -> str:
-        return json.dumps({"task": elide(sim.task) if slim else sim.task, "created": sim.wall_created,
+    def _record_line(self, sim: SimTask) -> str:
+        # Inline images are not journalled: an unfinished task's frame images wait in spool files
+        # (deleted once rendered), so neither the journal nor memory grows with the images sent.
+        return json.dumps({"task": elide(sim.task), "created": sim.wall_created,
                            "latency": sim.ready_at - sim.created, "fails": sim.fails, "owner": sim.owner,
                            "videos": [r.video_uuid for r in sim.results],
-                           "files": [r.path.name for r in sim.results]})
+                           "files": [r.path.name for r in sim.results], "spooled": sim.spooled})
 
     def _record(self, sim: SimTask) -> None:
         line = self._record_line(sim)
@@ -339,7 +347,10 @@ class Engine:
             if self._over_pending_limits(owner, sim.cost, sim.uuid):
                 log.info("journal: not re-rendering task %s (over the limits)", sim.uuid)
                 return
+            sim.task = self._unspool(task, rec.get("spooled") or {})
             self._start_renders(sim, rec["videos"])
+            self._spool(sim)
+        sim.task = elide(sim.task)  # journals written before spooling carried images inline
         self.tasks[sim.uuid] = sim
         if sim.pending(time.monotonic()):
             self._pending.setdefault(owner, {})[sim.uuid] = sim
@@ -354,12 +365,67 @@ class Engine:
             sim.results.append(Result(video_uuid, seed, self.media_dir / name, done))
 
     def _compact(self) -> None:
-        """Rewrite the journal with only the remembered tasks; finished ones without inline images."""
-        now = time.monotonic()
-        lines = [self._record_line(sim, slim=not sim.pending(now)) for sim in self.tasks.values()]
+        """Rewrite the journal with only the remembered tasks, and drop spool files nobody needs."""
+        lines = [self._record_line(sim) for sim in self.tasks.values()]
         tmp = self._journal.with_suffix(".tmp")
         tmp.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
         os.replace(tmp, self._journal)
+        for path in self._spool_dir.glob("*.txt"):
+            if path.stem not in self._spool_refs:
+                path.unlink(missing_ok=True)
+
+    # -- frame images of unfinished tasks --------------------------------------------------------------
+
+    def _spool(self, sim: SimTask) -> None:
+        """Keep the task's inline frame images in files until its renders are done (lock held)."""
+        for i, frame in enumerate(sim.task.get("frameImages") or []):
+            name = "inputImage" if isinstance(frame, dict) and "inputImage" in frame else "image"
+            ref = frame.get(name) if isinstance(frame, dict) else None
+            if not isinstance(ref, str) or len(ref) <= ECHO_MAX_CHARS:
+                continue
+            sha = hashlib.sha256(ref.encode()).hexdigest()[:32]
+            path = self._spool_dir / f"{sha}.txt"
+            if not path.is_file():
+                tmp = path.with_suffix(f".{uuid.uuid4().hex}.tmp")
+                tmp.write_text(ref, encoding="utf-8")
+                os.replace(tmp, path)
+            self._spool_refs[sha] = self._spool_refs.get(sha, 0) + 1
+            sim.spooled[str(i)] = sha
+        self._release_when_done(sim)
+
+    def _unspool(self, task: dict, spooled: dict) -> dict:
+        """The task with its spooled frame images put back (those whose files still exist)."""
+        frames = [dict(f) for f in task.get("frameImages") or []]
+        for index, sha in spooled.items():
+            path = self._spool_dir / f"{sha}.txt"
+            frame = frames[int(index)]
+            if path.is_file():
+                frame["inputImage" if "inputImage" in frame else "image"] = path.read_text(encoding="utf-8")
+        return {**task, "frameImages": frames} if frames else task
+
+    def _release_when_done(self, sim: SimTask) -> None:
+        if not sim.spooled:
+            return
+        remaining = [len(sim.results)]
+
+        def one_done(_future=None):
+            if self._scheduler.closed:
+                return  # stopped, not rendered: the next start re-renders from the spool
+            with self._lock:
+                remaining[0] -= 1
+                if remaining[0] > 0:
+                    return
+                for sha in sim.spooled.values():
+                    self._spool_refs[sha] -= 1
+                    if not self._spool_refs[sha]:
+                        del self._spool_refs[sha]
+                        (self._spool_dir / f"{sha}.txt").unlink(missing_ok=True)
+
+        if not sim.results:
+            remaining[0] = 1
+            one_done()
+        for result in sim.results:
+            result.future.add_done_callback(one_done)
 
     # -- rendering -----------------------------------------------------------------------------------
 
@@ -466,7 +532,7 @@ class Engine:
         if errors:
             response["errors"] = errors
         return {"taskType": "getTaskDetails", "taskUUID": sim.uuid, "status": status,
-                "request": elide(sim.task), "response": response}, None
+                "request": sim.task, "response": response}, None
 
     def _success_item(self, sim: SimTask, result: Result) -> dict | None:
         if self._failed(result):

@@ -21,6 +21,8 @@ from typing import Callable
 # How long the least-served owner keeps its turn after a frame: enough for a render to come back
 # with its next (already prepared) frame, too short to matter when it does not.
 RESERVATION = 0.02
+# Seconds of encoding an owner arriving with work gets ahead of everyone else, once per busy spell.
+NEWCOMER_CREDIT = 0.5
 
 
 class SchedulerClosed(RuntimeError):
@@ -95,7 +97,8 @@ class FairScheduler:
                 self._running[job.owner] -= 1
                 if not self._running[job.owner]:
                     del self._running[job.owner]
-                    self._served.pop(job.owner, None)  # no credit is banked while idle
+                    if job.owner not in self._queues:
+                        self._served.pop(job.owner, None)  # gone idle: nothing is banked while idle
                 self._start_ready()
                 self._cond.notify_all()
 
@@ -113,8 +116,9 @@ class FairScheduler:
         """
         with self._cond:
             if owner not in self._served:
-                # Joins at the least-served running owner's clock: fair from now on, no back pay.
-                self._served[owner] = min(self._served.values(), default=0.0)
+                # Joins just ahead of the least-served running owner: fair from then on, and a short
+                # job (most of a visitor's) runs through before the big ones take turns again.
+                self._served[owner] = min(self._served.values(), default=0.0) - NEWCOMER_CREDIT
             self._waiting[owner] = self._waiting.get(owner, 0) + 1
             try:
                 while True:
@@ -152,6 +156,10 @@ class FairScheduler:
             return False, self._reserved_until - now
         least = min(self._waiting, key=lambda o: self._served.get(o, 0.0))
         return self._served.get(owner, 0.0) <= self._served.get(least, 0.0), None
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
 
     def close(self) -> None:
         with self._cond:

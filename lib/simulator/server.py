@@ -83,7 +83,15 @@ def _cut(value):
         return value[:ERROR_FIELD_MAX] + "…"
     if isinstance(value, list):
         return [_cut(v) for v in value[:50]]
+    if isinstance(value, dict):  # e.g. a taskUUID sent as an object: echoed as (cut) text
+        return _cut(json.dumps(value))
     return value
+
+
+def _task_uuid(task: dict):
+    """The task's taskUUID for echoing in a data item: only when it is a plausible one."""
+    value = task.get("taskUUID")
+    return value if isinstance(value, str) and len(value) <= 64 else None
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -108,6 +116,17 @@ class Handler(BaseHTTPRequestHandler):
 
     def log_message(self, fmt, *args):  # the default writes every request to stderr
         log.debug("%s " + fmt, self.address_string(), *args)
+
+    def send_error(self, code, message=None, explain=None):
+        """HTTP-level errors (a garbled request line, headers too long, an unknown method) in
+        Runware's error shape too, instead of http.server's HTML page."""
+        names = {400: "invalidRequest", 408: "requestTimeout", 414: "uriTooLong", 431: "headersTooLarge",
+                 501: "unsupportedMethod", 505: "unsupportedHttpVersion"}
+        self.close_connection = True
+        try:
+            self._json(code, error(names.get(code, "invalidRequest"), _cut(message or "Bad request.")))
+        except OSError:
+            pass
 
     # -- plumbing ----------------------------------------------------------------------------------
 
@@ -338,7 +357,7 @@ class Handler(BaseHTTPRequestHandler):
             return [], [{"code": "invalidOperation", "parameter": "operation", "allowedValues": ["getDetails"],
                          "taskType": "accountManagement", "taskUUID": task.get("taskUUID"),
                          "message": "The simulator supports the getDetails operation only."}], 400
-        item = {"taskType": "accountManagement", "taskUUID": task.get("taskUUID"), "operation": "getDetails",
+        item = {"taskType": "accountManagement", "taskUUID": _task_uuid(task), "operation": "getDetails",
                 **self.server.accounts.details(key)}
         return [item], [], 200
 
@@ -366,25 +385,43 @@ class Handler(BaseHTTPRequestHandler):
         if found is None or fault == "video404":
             return self._json(404, error("notFound", "This video does not exist or has expired."))
         file, mime = found
-        data = file.read_bytes()
         if fault == "video_truncate":
+            data = file.read_bytes()
             return self._send(200, data[: len(data) // 2], mime, declared_length=len(data))
-        self._send_ranged(data, mime)
+        self._send_file(file, mime)
 
-    def _send_ranged(self, data: bytes, mime: str) -> None:
-        """Serve bytes with Range support, so a browser can also play the URL directly."""
+    def _send_file(self, file: Path, mime: str) -> None:
+        """Stream the file (with Range support, so a browser can also play the URL directly): many
+        downloads at once must not each hold a whole video in memory."""
+        size = file.stat().st_size
+        start, end, status, headers = 0, size - 1, 200, {"Accept-Ranges": "bytes"}
         rng = self.headers.get("Range", "")
         if rng.startswith("bytes="):
             start_s, _, end_s = rng[6:].split(",")[0].partition("-")
             try:
-                start = int(start_s) if start_s else len(data) - int(end_s)
-                end = int(end_s) if start_s and end_s else len(data) - 1
+                first = int(start_s) if start_s else size - int(end_s)
+                last = int(end_s) if start_s and end_s else size - 1
             except ValueError:
-                start, end = 0, -1
-            if 0 <= start <= end < len(data):
-                return self._send(206, data[start:end + 1], mime, {
-                    "Content-Range": f"bytes {start}-{end}/{len(data)}", "Accept-Ranges": "bytes"})
-        self._send(200, data, mime, {"Accept-Ranges": "bytes"})
+                first, last = 0, -1
+            if 0 <= first <= last < size:
+                start, end, status = first, last, 206
+                headers["Content-Range"] = f"bytes {first}-{last}/{size}"
+        self.connection.settimeout(self.server.limits.body_timeout)
+        self.send_response(status)
+        self.send_header("Content-Type", mime)
+        self.send_header("Content-Length", str(end - start + 1))
+        for k, v in headers.items():
+            self.send_header(k, v)
+        self.end_headers()
+        with open(file, "rb") as f:
+            f.seek(start)
+            left = end - start + 1
+            while left > 0:
+                chunk = f.read(min(65536, left))
+                if not chunk:
+                    break
+                self.wfile.write(chunk)
+                left -= len(chunk)
 
 
 _BUSY = json.dumps(error("serverBusy", "Too many connections; try again shortly.")).encode()
