@@ -4,6 +4,7 @@ and small /proc readers (RSS, listening ports). Nothing here asserts on timings.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sqlite3
 import sys
@@ -16,13 +17,14 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from lib.demo import DEMO_API_URL, DEMO_KEY  # noqa: E402
+from lib.demo import DEMO_KEY, DEMO_LABEL  # noqa: E402
 
 sys.path.insert(0, str(REPO / "tests"))
 from browser_support import AppServer  # noqa: E402  (one app launcher for tests and benchmarks)
-from lib.store import COLUMNS, JobStore  # noqa: E402
+from lib.keys import key_id  # noqa: E402
+from lib.runtime import request_hash  # noqa: E402
+from lib.store import JobStore  # noqa: E402
 from lib.studio import LOCAL_WORKSPACE  # noqa: E402
-from lib.tracker import key_id  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -56,9 +58,12 @@ def db_path(data_dir: Path) -> Path:
 def fill_finished_jobs(data_dir: Path, n: int, *, files: list[str] | None = None,
                        uuids: list[str] | None = None) -> list[str]:
     """Insert `n` finished (success) demo-mode jobs straight into the store's SQLite file, newest last.
-    `files[i]` is job i's local video file name (default: `<uuid>-0.mp4`, which need not exist)."""
+    `files[i]` is job i's local video file name (default: `<uuid>-0.mp4`, which need not exist).
+    Filed under slot 0's demo label, as the first demo process of a data folder files its jobs."""
     data_dir = Path(data_dir)
-    JobStore(db_path(data_dir))  # creates the schema exactly as the app does
+    # Opening the store creates the schema and runs every migration exactly as the app does; the rows
+    # then go in with one executemany (store.add would take minutes for 10,000 jobs).
+    JobStore(db_path(data_dir)).close()
     kid = key_id(DEMO_KEY)
     now = time.time()
     uuids = list(uuids) if uuids else [str(uuid.uuid4()) for _ in range(n)]
@@ -75,14 +80,25 @@ def fill_finished_jobs(data_dir: Path, n: int, *, files: list[str] | None = None
         results = [{"videoUUID": str(uuid.uuid4()), "videoURL": "http://127.0.0.1:9/x.mp4", "seed": 1000 + i,
                     "cost": 0.25, "file": file}]
         created = now - (n - i) * 10.0
-        row = {"task_uuid": task_uuid, "workspace": LOCAL_WORKSPACE, "api_url": DEMO_API_URL, "key_id": kid,
+        row = {"task_uuid": task_uuid, "workspace": LOCAL_WORKSPACE, "api_url": DEMO_LABEL, "key_id": kid,
                "status": "success", "created_at": created, "updated_at": created + 8, "submitted_at": created + 0.1,
                "finished_at": created + 8, "model": model, "prompt": prompt, "duration": 5, "width": width,
                "height": height, "number_results": 1, "task_json": json.dumps(task),
-               "results_json": json.dumps(results), "error_json": None, "cost": 0.25, "attempts": 1}
-        rows.append([row[c] for c in COLUMNS])
-    with sqlite3.connect(db_path(data_dir)) as db:
-        db.executemany(f"INSERT INTO jobs ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})", rows)
+               "results_json": json.dumps(results), "error_json": None, "cost": 0.25, "attempts": 1,
+               # Schema v2 columns (leases, conditional writes, engine pacing) at their defaults: a
+               # finished job holds no lease, no intent and nothing due.
+               "revision": 0, "lease_owner": None, "lease_until": None, "next_at": None, "intent": None,
+               "progress": None, "strikes": 0, "request_hash": request_hash(task)}
+        rows.append(row)
+    if rows:
+        columns = list(rows[0])
+        db = sqlite3.connect(db_path(data_dir))
+        try:
+            with db:  # one transaction
+                db.executemany(f"INSERT INTO jobs ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+                               [list(r.values()) for r in rows])
+        finally:
+            db.close()
     return uuids
 
 
@@ -113,6 +129,17 @@ def status_counts(data_dir: Path) -> dict[str, int]:
         return {}
     finally:
         db.close()
+
+
+# -- logging -----------------------------------------------------------------------------------------
+
+def quiet_streamlit() -> None:
+    """Benchmarks reach the pages' runtime from outside a script run (st.cache_resource), which is fine;
+    Streamlit warns "missing ScriptRunContext" each time anyway. A filter, not a level: Streamlit resets
+    its loggers' levels whenever it reads its config."""
+    logging.getLogger("streamlit").setLevel(logging.ERROR)
+    logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context").addFilter(
+        lambda record: "missing ScriptRunContext" not in record.getMessage())
 
 
 # -- processes ---------------------------------------------------------------------------------------

@@ -1,8 +1,8 @@
-"""Whole-app figures: page rerun time with a big history, HTTP requests per tracker tick, seconds from
+"""Whole-app figures: page rerun time with a big history, HTTP requests per engine poll, seconds from
 clicking Generate to a playing video, and server memory after playing 30 videos (the app's disk route
 /videos versus st.video(bytes) in Streamlit's in-memory media manager).
 
-    python bench/bench_app.py [--only rerun|tick|click|memory ...] [--quick] [--sequential] [--plain-video]
+    python bench/bench_app.py [--only rerun|poll|click|memory ...] [--quick] [--sequential] [--plain-video]
 
 --quick: 200/1,000 jobs, 1 click run, 5 videos (a smoke run). Memory: by default every video page stays
 open in its own tab (one live session each); --sequential goes page to page in one tab instead.
@@ -13,7 +13,6 @@ Run from the repo root. Parts "click" and "memory" drive the real app in headles
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import statistics
 import struct
@@ -27,9 +26,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._support import (REPO, VIDEO_INFO_JS, VIDEO_LOADED_JS, VIDEO_PAUSE_JS, VIDEO_PLAY_JS,  # noqa: E402
                             VIDEO_PLAYING_JS, AppServer, fill_finished_jobs, fmt_mb, launch_chromium,
-                            rss_bytes, task_uuid_of, wait_idle)
+                            quiet_streamlit, rss_bytes, task_uuid_of, wait_idle)
 
-PARTS = ("rerun", "tick", "click", "memory")
+PARTS = ("rerun", "poll", "click", "memory")
 WAIT_MS = 90_000
 
 
@@ -40,28 +39,37 @@ def median(xs):
 # -- 1. page rerun time with a big history ---------------------------------------------------------
 
 def bench_rerun(sizes: list[int], warm_runs: int) -> None:
+    import streamlit as st
     from streamlit.testing.v1 import AppTest
 
-    from lib import demo
+    import studio_ui
 
-    logging.getLogger("streamlit").setLevel(logging.ERROR)
-    os.environ.pop("RUNWARE_API_KEY", None)
-    saved_dir = os.environ.get("STUDIO_DATA_DIR")
+    quiet_streamlit()
+    saved = {name: os.environ.get(name) for name in ("RUNWARE_API_KEY", "STUDIO_DATA_DIR")}
+    # An empty key (not a missing one) also overrides a developer's .env: demo mode for sure.
+    os.environ["RUNWARE_API_KEY"] = ""
     print("\n== 1. server time of a full page rerun (AppTest, in-process; demo mode) ==")
     with tempfile.TemporaryDirectory(prefix="bench-rerun-") as tmp:
         try:
-            # Imports, the demo simulator and the catalog are paid once per process: do that first.
+            # Imports and the catalog are paid once per process: do that first.
             os.environ["STUDIO_DATA_DIR"] = str(Path(tmp) / "warmup")
             t0 = time.perf_counter()
             at = AppTest.from_file(str(REPO / "streamlit_app.py"), default_timeout=300)
             at.run()
-            print(f"process warm-up (imports, demo simulator; empty history): {time.perf_counter() - t0:.2f} s")
+            print(f"process warm-up (imports, runtime with its demo simulator; empty history): "
+                  f"{time.perf_counter() - t0:.2f} s")
+            st.cache_resource.clear()  # stops that runtime (engine and simulator) via on_release
             for n in sizes:
                 data_dir = Path(tmp) / f"jobs-{n}"
                 t0 = time.perf_counter()
                 fill_finished_jobs(data_dir, n)
                 print(f"-- {n:,} finished jobs in history (filled in {time.perf_counter() - t0:.1f} s)")
                 os.environ["STUDIO_DATA_DIR"] = str(data_dir)
+                # Each data folder has its own runtime (one per settings): start it outside the timings,
+                # so "cold" below is a new browser session, not a new process.
+                t0 = time.perf_counter()
+                studio_ui.runtime_for(studio_ui.current_settings())
+                print(f"   runtime started (store, engine, demo simulator) in {(time.perf_counter() - t0) * 1000:.0f} ms")
                 for label, page in (("History", "pages/history.py"), ("Generate", "pages/generate.py")):
                     at = AppTest.from_file(str(REPO / "streamlit_app.py"), default_timeout=300)
                     at.switch_page(page)
@@ -82,51 +90,68 @@ def bench_rerun(sizes: list[int], warm_runs: int) -> None:
                     print(f"   {label:<8} page rerun, {n:>6,} jobs: cold (new session) {cold * 1000:8.0f} ms · "
                           f"warm median of {len(warm)} {median(warm) * 1000:8.0f} ms "
                           f"(min {min(warm) * 1000:.0f}, max {max(warm) * 1000:.0f}){extra}")
+                st.cache_resource.clear()
         finally:
-            sim = demo.running_simulator()
-            if sim is not None:
-                sim.stop()
-                demo._simulator = None
-            if saved_dir is None:
-                os.environ.pop("STUDIO_DATA_DIR", None)
-            else:
-                os.environ["STUDIO_DATA_DIR"] = saved_dir
+            st.cache_resource.clear()  # every runtime this part started stops here
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
 
 
-# -- 2. HTTP requests per tick -----------------------------------------------------------------------
+# -- 2. HTTP requests per engine poll -----------------------------------------------------------------
 
-def bench_tick(pending: int, ticks: int) -> None:
-    from lib.client import RunwareClient
-    from lib.demo import DEMO_KEY
+def bench_poll_requests(pending: int, seconds: float) -> None:
+    """The engine asks after every processing job of a key in ONE getResponse: watch the POSTs it makes
+    to a simulator whose tasks never finish (latency 3600 s) while `pending` jobs wait."""
+    from lib.runtime import Runtime
+    from lib.settings import Settings
     from lib.simulator.server import Simulator
-    from lib.store import JobStore
-    from lib.tracker import Tracker
 
-    print(f"\n== 2. HTTP requests per tracker tick with {pending} jobs pending ==")
-    with tempfile.TemporaryDirectory(prefix="bench-tick-") as tmp, \
+    print(f"\n== 2. HTTP requests per engine poll with {pending} jobs processing ==")
+    with tempfile.TemporaryDirectory(prefix="bench-poll-") as tmp, \
             Simulator(latency=3600, media_dir=Path(tmp) / "sim") as sim:
-        store = JobStore(Path(tmp) / "studio.sqlite3")
-        client = RunwareClient(DEMO_KEY, sim.url)
-        tracker = Tracker(store, client, key=DEMO_KEY, media_dir=Path(tmp) / "media", max_in_flight=pending)
-        for _ in range(pending):
-            # Same prompt and seed: the simulator renders one file for all of them (keeps the CPU quiet).
-            tracker.submit({"taskType": "videoInference", "taskUUID": str(uuid.uuid4()), "positivePrompt": "tick bench",
-                            "model": "runware:108@22", "duration": 5, "width": 320, "height": 256, "fps": 8,
-                            "seed": 7, "deliveryMethod": "async"}, "local")
-        statuses = [j.status for j in store.jobs()]
-        print(f"jobs: {len(statuses)}, processing: {statuses.count('processing')} (simulator latency 3600 s)")
-        per_tick, times = [], []
-        for _ in range(ticks):
-            before = sim.stats.snapshot()["posts"]
+        settings = Settings(api_key="bench-key-0123456789", api_url=sim.url, data_dir=Path(tmp) / "data",
+                            max_in_flight=pending, requests_per_minute=100_000)
+        runtime = Runtime(settings).start()
+        try:
+            for i in range(pending):
+                # Same prompt and seed: the simulator renders one file for all of them (keeps the CPU quiet).
+                # outputQuality differs (it is not part of the render) only so that the store does not
+                # take job 2 for a double submit of job 1.
+                runtime.submit({"taskType": "videoInference", "taskUUID": str(uuid.uuid4()),
+                                "positivePrompt": "poll bench", "model": "runware:108@22", "duration": 5,
+                                "width": 320, "height": 256, "fps": 8, "seed": 7, "outputQuality": 20 + i % 80,
+                                "deliveryMethod": "async"},
+                               workspace="local", api_url=settings.api_url, kid=runtime.server_key_id)
             t0 = time.perf_counter()
-            report = tracker.tick()
-            times.append(time.perf_counter() - t0)
-            per_tick.append(sim.stats.snapshot()["posts"] - before)
-        kinds = sim.stats.snapshot()["post_task_types"][-1]
-        print(f"HTTP POSTs per tick(): {per_tick[0]} (over {ticks} ticks: {per_tick}; "
-              f"tracker's own count {report.requests}; last POST carried {len(kinds)} getResponse task(s))")
-        print(f"tick() time: median {median(times) * 1000:.1f} ms (min {min(times) * 1000:.1f}, "
-              f"max {max(times) * 1000:.1f})")
+            while runtime.store.count(statuses=["processing"]) < pending and time.perf_counter() - t0 < 60:
+                time.sleep(0.05)
+            print(f"{runtime.store.count(statuses=['processing'])} of {pending} processing "
+                  f"{time.perf_counter() - t0:.1f} s after submit (simulator latency 3600 s, "
+                  f"poll interval {settings.poll_interval_min:g}-{settings.poll_interval_max:g} s)")
+            before = sim.stats.snapshot()["posts"]
+            time.sleep(seconds)
+            snap = sim.stats.snapshot()
+            kinds = snap["post_task_types"][before:]
+            times = snap["post_times"][before:]
+            polls = [len(k) for k in kinds if "getResponse" in k]
+            gaps = [b - a for a, b in zip(times, times[1:])]
+            print(f"over {seconds:g} s: {len(kinds)} HTTP POST(s), {len(polls)} of them getResponse; "
+                  f"getResponse tasks per POST: {polls}")
+            if gaps:
+                print(f"time between POSTs: median {median(gaps):.2f} s (min {min(gaps):.2f}, max {max(gaps):.2f})")
+            # One look at the store per beat; it only schedules (network work runs on the pool).
+            steps = []
+            for _ in range(20):
+                t0 = time.perf_counter()
+                runtime.engine.step()
+                steps.append(time.perf_counter() - t0)
+            print(f"engine.step() (one look at the store, {pending} pending): median {median(steps) * 1000:.1f} ms "
+                  f"(min {min(steps) * 1000:.1f}, max {max(steps) * 1000:.1f})")
+        finally:
+            runtime.stop()
 
 
 # -- 3. click Generate -> playing video ---------------------------------------------------------------
@@ -353,8 +378,8 @@ def main() -> None:
     t0 = time.perf_counter()
     if "rerun" in a.only:
         bench_rerun([200, 1000] if a.quick else [1000, 10000], warm_runs=2 if a.quick else 5)
-    if "tick" in a.only:
-        bench_tick(20, ticks=3 if a.quick else 10)
+    if "poll" in a.only:
+        bench_poll_requests(20, seconds=4.0 if a.quick else 8.0)
     if "click" in a.only:
         bench_click(1 if a.quick else 3)
     if "memory" in a.only:

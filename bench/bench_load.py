@@ -4,10 +4,10 @@ the in-flight and per-minute budgets checked from the outside.
     python bench/bench_load.py [--sessions 5] [--jobs 10] [--timeout 300] [--default-model]
                                [--max-in-flight 10] [--requests-per-minute 600] [--quick]
 
-Run from the repo root. Drives the real app (`streamlit run streamlit_app.py`, demo simulator in
-process) with headless Chromium (/usr/bin/chromium via Playwright). Reads the app's SQLite file
-(jobs.status, sampled every 0.25 s), the simulator's journal (STUDIO_DATA_DIR/simulator/tasks.jsonl,
-one line per accepted submit) and the simulator's own POST log (GET /_sim/stats on its loopback port,
+Run from the repo root. Drives the real app (`streamlit run streamlit_app.py`; its engine and demo
+simulator in process) with headless Chromium (/usr/bin/chromium via Playwright). Reads the app's
+SQLite file (jobs.status, sampled every 0.25 s), the simulator's journal (STUDIO_DATA_DIR/simulator/
+tasks.jsonl, one line per accepted submit) and the simulator's own POST log (GET /_sim/stats on its loopback port,
 found from the app process's listening sockets). Prints figures; asserts nothing.
 """
 from __future__ import annotations
@@ -27,14 +27,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._support import (AppServer, db_path, get_json, launch_chromium, listening_ports,  # noqa: E402
                             status_counts, wait_idle)
-from lib.store import FINISHED, IN_FLIGHT  # noqa: E402
+from lib.jobstate import FINISHED, IN_FLIGHT  # noqa: E402
 
 FAST_MODEL, FAST_SIZE = "runware:108@22", "640x360"
 WAIT_MS = 60_000
 
 
 class Sampler(threading.Thread):
-    """Every `period` s: jobs in flight (submitting + processing), whether any is queued, row count."""
+    """Every `period` s: jobs in flight (jobstate.IN_FLIGHT), whether any is queued, row count."""
 
     def __init__(self, data_dir: Path, budget: int, period: float = 0.25):
         super().__init__(daemon=True, name="db-sampler")
@@ -210,7 +210,8 @@ def main() -> None:
             print(f"{len(expected)} Generate clicks in {t_clicked - t_start:.1f} s"
                   + (f"; {len(unconfirmed)} click(s) had no row after 30 s" if unconfirmed else ""))
 
-            # Every job must finish; the pages stay open, since their polling fragments drive the tracker.
+            # Every job must finish. The app's engine moves them on by itself; the pages stay open like
+            # a user's would (their live views re-read the store, adding load).
             deadline = t_start + a.timeout
             finished_at = None
             while time.time() < deadline:

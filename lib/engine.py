@@ -39,6 +39,8 @@ log = logging.getLogger("studio.engine")
 # Strikes (malformed items, "task not found" answers) before an accepted job is given up on.
 MAX_STRIKES = 3
 MAX_DOWNLOAD_ATTEMPTS = 5
+# Submits of one key that may be under way at once (a slow API must not serialize them all).
+SEND_LANES = 2
 # How long a key that Runware refused (401/402/403) rests before it is tried again.
 KEY_REST_SECONDS = 60.0
 
@@ -87,6 +89,8 @@ class Engine:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._pool = ThreadPoolExecutor(self.config.workers, thread_name_prefix="studio-engine")
+        # One-off requests users wait for (a key check) never queue behind sends, polls and downloads.
+        self._calls = ThreadPoolExecutor(2, thread_name_prefix="studio-engine-call")
 
     # -- life cycle -----------------------------------------------------------------------------------
 
@@ -103,6 +107,7 @@ class Engine:
         if self._thread:
             self._thread.join(timeout)
         self._pool.shutdown(wait=True, cancel_futures=True)
+        self._calls.shutdown(wait=False, cancel_futures=True)
         for client in self._clients.values():
             client.close()
 
@@ -112,7 +117,7 @@ class Engine:
 
     def call(self, fn: Callable, *args) -> Future:
         """Run a one-off network request a user started (checking a key, reading the balance)."""
-        return self._pool.submit(fn, *args)
+        return self._calls.submit(fn, *args)
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -189,7 +194,8 @@ class Engine:
                     and (r["next_at"] or 0) <= now]
             statuses = {r["status"] for r in free}
             if js.QUEUED in statuses:
-                self._schedule(("send", scope), self._dispatch, scope, client)
+                for lane in range(SEND_LANES):
+                    self._schedule(("send", scope, lane), self._dispatch, scope, client)
             if js.PROCESSING in statuses:
                 self._schedule(("poll", scope), self._poll, scope, client)
             for r in free:
@@ -218,7 +224,8 @@ class Engine:
 
     def _resend(self, task_uuid: str, client: RunwareClient) -> None:
         job = self.store.get(task_uuid)
-        if job and job.status == js.SUBMITTING:
+        # Once Abandon was asked for, nothing is sent again: the intent's check goes first.
+        if job and job.status == js.SUBMITTING and not job.intent:
             job = self.store.lease(job, self.owner, self._send_lease(client))
             if job:
                 self._send(job, client)
@@ -236,8 +243,8 @@ class Engine:
         except ApiError as exc:
             self._send_failed(job, client, exc, sent_before)
             return
-        self.store.release(job, "accepted", submitted_at=time.time(), error=None, strikes=0,
-                           next_at=time.time() + self.config.poll_min)
+        self._settle(job, "accepted", submitted_at=time.time(), error=None, strikes=0,
+                     next_at=time.time() + self.config.poll_min)
 
     def _wire_task(self, job: Job) -> dict:
         """The task as sent: the stored task plus the studio's webhook, when it has one."""
@@ -250,26 +257,40 @@ class Engine:
         now = time.time()
         if exc.retryable:
             # Runware may or may not have it: the call is over, so resend the same taskUUID after a pause.
-            self.store.release(job, "attempt", next_at=now + _backoff(job.attempts),
-                               error={"code": "notConfirmed", "message": str(exc)})
+            self._settle(job, "attempt", next_at=now + _backoff(job.attempts),
+                         error={"code": "notConfirmed", "message": str(exc)})
             return
         if sent_before:
             has = self._runware_has(job, client)
             if has is None:
-                self.store.release(job, "attempt", next_at=now + _backoff(job.attempts), error={
+                self._settle(job, "attempt", next_at=now + _backoff(job.attempts), error={
                     "code": "notConfirmed", "message": f"{exc} Runware may have the job from an earlier try; "
                                                       "it is asked again before anything else happens."})
                 return
             if has:
-                self.store.release(job, "accepted", submitted_at=now, error=None, next_at=now)
+                self._settle(job, "accepted", submitted_at=now, error=None, next_at=now)
                 return
         if exc.status in KEY_PROBLEMS:
             code, message = KEY_PROBLEMS[exc.status]
             error = {"code": code, "message": message, "detail": exc.errors[0] if exc.errors else None}
         else:
             error = exc.errors[0] if exc.errors else {"code": f"http{exc.status}", "message": str(exc)}
-        self.store.release(job, "refused", error={k: v for k, v in error.items() if v is not None},
-                           finished_at=now)
+        self._settle(job, "refused", error={k: v for k, v in error.items() if v is not None},
+                     finished_at=now)
+
+    def _settle(self, job: Job, event: str, **changes) -> Job | None:
+        """Record a send's outcome and give the lease back. A page may have left an intent meanwhile
+        (Abandon while the submit was under way), which moves the revision: the outcome is then written
+        on a fresh read while the lease is still ours, so what Runware answered is never lost."""
+        for _ in range(3):
+            done = self.store.release(job, event, **changes)
+            if done is not None:
+                return done
+            fresh = self.store.get(job.task_uuid)
+            if fresh is None or fresh.lease_owner != self.owner or fresh.status != job.status:
+                return None
+            job = fresh
+        return None
 
     def _runware_has(self, job: Job, client: RunwareClient) -> bool | None:
         """Whether an earlier attempt reached Runware after all; None when it cannot be told."""
@@ -285,7 +306,9 @@ class Engine:
         return client.worst_case_seconds() + 5.0
 
     def _poll(self, scope, client: RunwareClient) -> None:
-        jobs = self.store.lease_due(*scope, js.PROCESSING, owner=self.owner, seconds=self._call_lease(client))
+        # Once any job of the key is due, every one of them rides along: ONE getResponse per key.
+        jobs = self.store.lease_due(*scope, js.PROCESSING, owner=self.owner, seconds=self._call_lease(client),
+                                    horizon=self.config.poll_max + self.config.job_timeout)
         if not jobs:
             return
         try:
@@ -303,7 +326,9 @@ class Engine:
             code, message = KEY_PROBLEMS[exc.status]
             reason = f"{message} The job waits and resumes when a working key is there."
             self._rested[scope] = (now + KEY_REST_SECONDS, reason)
-            note, delay = {"code": code, "message": reason}, KEY_REST_SECONDS
+            # The rest holds the whole key back; the jobs stay due, so unrest() (the key pasted
+            # again) resumes them at once instead of a minute later.
+            note, delay = {"code": code, "message": reason}, self.config.poll_min * 2
         else:
             note, delay = {"code": "pollFailed", "message": str(exc)}, self.config.poll_min * 2
         for job in jobs:
@@ -326,12 +351,17 @@ class Engine:
         changes = {"results": results, "cost": total_cost(results), "intent": None,
                    "progress": update.progress if update.progress is not None else job.progress}
         complete = len(results) >= job.number_results
-        if update.not_found and not results:
+        # A re-check asks even when results are known: their URLs failed, getTaskDetails may have fresh ones.
+        if update.not_found and (recheck or not results):
             update = self._ask_details(job, client, update)
             results = merge_results(job.results, update.results, job.number_results, fresh_urls=True)
             changes.update(results=results, cost=total_cost(results))
             complete = len(results) >= job.number_results
         prefix = "rechecked_" if recheck else ""
+        if recheck and update.not_found:
+            # Gone everywhere: say so, rather than fetch the known (failed) URLs once more.
+            self.store.release(job, "rechecked_failed", error=_gone_error(), finished_at=now, **changes)
+            return
         if complete or (update.error and results):
             # Partial results are kept: the delivered videos are downloaded even if another failed.
             error = None if complete else {**update.error, "partial": True}
@@ -340,9 +370,8 @@ class Engine:
         elif update.malformed or update.not_found:
             strikes = job.strikes + 1
             if strikes >= MAX_STRIKES or recheck:
-                error = {"code": "malformedAnswer" if update.malformed else "resultGone",
-                         "message": update.malformed or "Runware no longer knows this task, or its results "
-                                    "have expired (result URLs live for their ttl). Re-check to ask again."}
+                error = ({"code": "malformedAnswer", "message": update.malformed} if update.malformed
+                         else _gone_error())
                 self.store.release(job, prefix + "failed", error=error, finished_at=now, **changes)
             else:
                 self.store.release(job, "update", strikes=strikes, next_at=now + self.config.poll_min, **changes)
@@ -414,7 +443,10 @@ class Engine:
         job = self.store.lease(job, self.owner, self._call_lease(client))
         if job is None:
             return
-        if job.intent == "abandon":
+        if job.intent == "abandon" and job.status != js.SUBMITTING:
+            # Accepted meanwhile (a resend's answer came back): it runs at Runware, so it is followed.
+            self.store.release(job, intent=None)
+        elif job.intent == "abandon":
             self._abandon(job, client)
         else:
             self._recheck(job, client)
@@ -434,6 +466,11 @@ class Engine:
             self.store.release(job, "accepted", submitted_at=now, error=None, intent=None, next_at=now)
         else:
             self.store.release(job, "abandon", intent=None, finished_at=now, error=abandoned_note(has))
+
+
+def _gone_error() -> dict:
+    return {"code": "resultGone", "message": "Runware no longer knows this task, or its results have expired "
+                                             "(result URLs live for their ttl). Re-check to ask again."}
 
 
 def abandoned_note(runware_said_no: bool | None) -> dict:

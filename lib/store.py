@@ -179,9 +179,10 @@ class JobStore:
             return self.lease(Job.from_row(row), owner, seconds, "send")
 
     def lease_due(self, api_url: str, key_id: str, status: str, *, owner: str, seconds: float,
-                  limit: int = 200) -> list[Job]:
-        """Lease every job of a scope in `status` whose next action is due and whose lease is free, in one
-        statement (row locks skip what another process is taking at the same moment)."""
+                  limit: int = 200, horizon: float = 0.0) -> list[Job]:
+        """Lease every job of a scope in `status` whose next action is due within `horizon` seconds and
+        whose lease is free, in one statement (row locks skip what another process is taking at the same
+        moment). A large horizon takes them all: one poll then covers every job of the key."""
         now = time.time()
         due = ("SELECT task_uuid FROM jobs WHERE api_url = ? AND key_id = ? AND status = ? "
                "AND (next_at IS NULL OR next_at <= ? OR wake_at > COALESCE(polled_at, 0)) "
@@ -192,7 +193,7 @@ class JobStore:
         rows = self.db.query(
             "UPDATE jobs SET lease_owner = ?, lease_until = ?, polled_at = ?, revision = revision + 1 "
             f"WHERE task_uuid IN ({due}) AND (lease_until IS NULL OR lease_until < ?) RETURNING *",
-            [owner, now + seconds, now, api_url, key_id, status, now, now, now])
+            [owner, now + seconds, now, api_url, key_id, status, now + horizon, now, now])
         return [Job.from_row(r) for r in rows]
 
     def due(self, api_url: str, key_id: str) -> list[dict]:
