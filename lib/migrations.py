@@ -62,14 +62,18 @@ LATEST = MIGRATIONS[-1][0]
 _META = "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)"
 
 
+def _has_table(db: Database, name: str) -> bool:
+    return bool(db.query_one(
+        "SELECT 1 AS x FROM information_schema.tables WHERE table_name = ? AND table_schema = current_schema()"
+        if db.dialect == "postgresql" else "SELECT 1 AS x FROM sqlite_master WHERE type = 'table' AND name = ?",
+        [name]))
+
+
 def version(db: Database) -> int:
-    row = db.query_one("SELECT value FROM meta WHERE name = 'schema_version'")
+    row = db.query_one("SELECT value FROM meta WHERE name = 'schema_version'") if _has_table(db, "meta") else None
     if row:
         return int(row["value"])
-    has_jobs = db.query_one("SELECT 1 AS x FROM information_schema.tables WHERE table_name = 'jobs' AND table_schema = current_schema()"
-                            if db.dialect == "postgresql" else
-                            "SELECT 1 AS x FROM sqlite_master WHERE type = 'table' AND name = 'jobs'")
-    return 1 if has_jobs else 0
+    return 1 if _has_table(db, "jobs") else 0
 
 
 def migrate(db: Database) -> int:
