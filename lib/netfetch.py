@@ -22,6 +22,28 @@ class ResponseTooLarge(Exception):
     pass
 
 
+def _arriving(resp: requests.Response, size: int):
+    """The body in pieces as they arrive (at most `size` bytes each). iter_content waits until a whole
+    chunk is in, so a server dripping a byte per read timeout would hold it far past any deadline; read1
+    returns after one read, so the caller's deadline is checked between reads. Errors as iter_content's."""
+    from urllib3.exceptions import DecodeError, ProtocolError, ReadTimeoutError, SSLError
+    raw = resp.raw
+    if not hasattr(raw, "read1"):  # urllib3 < 2.1
+        yield from resp.iter_content(chunk_size=size)
+        return
+    try:
+        while chunk := raw.read1(size):
+            yield chunk
+    except ProtocolError as exc:
+        raise requests.exceptions.ChunkedEncodingError(exc) from None
+    except DecodeError as exc:
+        raise requests.exceptions.ContentDecodingError(exc) from None
+    except ReadTimeoutError as exc:
+        raise requests.exceptions.ConnectionError(exc) from None
+    except SSLError as exc:
+        raise requests.exceptions.SSLError(exc) from None
+
+
 def read_limited(resp: requests.Response, max_bytes: int, deadline: float) -> bytes:
     """The whole body of a streamed response, or ResponseTooLarge / TimeoutError (past `deadline`,
     a time.monotonic() value)."""
@@ -29,7 +51,7 @@ def read_limited(resp: requests.Response, max_bytes: int, deadline: float) -> by
     if declared and declared.isdigit() and int(declared) > max_bytes:
         raise ResponseTooLarge()
     chunks, size = [], 0
-    for chunk in resp.iter_content(chunk_size=_CHUNK):
+    for chunk in _arriving(resp, _CHUNK):
         size += len(chunk)
         if size > max_bytes:
             raise ResponseTooLarge()
@@ -89,7 +111,7 @@ def _stream(session, url, out, max_bytes, timeout, deadline) -> None:
             if length > max_bytes:
                 raise DownloadError(too_large, permanent=True)
             written = 0
-            for chunk in resp.iter_content(chunk_size=_CHUNK):
+            for chunk in _arriving(resp, _CHUNK):
                 written += len(chunk)
                 if written > max_bytes:
                     raise DownloadError(too_large, permanent=True)

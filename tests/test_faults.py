@@ -1,6 +1,7 @@
-"""Faults, table-driven, through the tracker (what the app runs): for each fault the job ends as a
-playable video or a clear error the user can act on, is submitted under one taskUUID only, and is
-never lost. Faults come from the simulator's script, so each run is exact."""
+"""Faults, table-driven, through the job engine (what the app runs): for each fault the job ends as a
+playable video or a clear error the user can act on, is sent under one taskUUID only, and is resent
+only when a fault made that necessary. Faults come from the simulator's script, so each run is exact;
+sends are counted as the simulator received them (faulted ones included)."""
 from __future__ import annotations
 
 import time
@@ -8,155 +9,158 @@ import time
 import av
 import pytest
 
+from conftest import TEST_KEY, Received, force, video_task, wait_for
+from lib import engine as engine_module
+from lib import jobstate as js
 from lib.client import RunwareClient
+from lib.keys import key_id
 from lib.simulator.server import Simulator
-from lib.store import PENDING, JobStore
-from lib.tracker import Tracker
-
-from conftest import TEST_KEY, video_task
+from lib.store import JobStore
 
 API_FAULTS = ["429", "500", "502", "503", "504", "html", "truncate", "reset", "slow"]
+WS = "local"
 
 
-def make_tracker(sim, tmp_path, *, read_timeout=5.0, scope_url=None, retries=3):
-    client = RunwareClient(TEST_KEY, sim.url, backoff=0.01, retries=retries, read_timeout=read_timeout)
-    store = JobStore(tmp_path / "studio.sqlite3")
-    return Tracker(store, client, key=TEST_KEY, media_dir=tmp_path / "media", scope_url=scope_url), store
+@pytest.fixture(autouse=True)
+def short_resend_pause(monkeypatch):
+    """Resends after a failed submit pause 2, 4, 8 s...; the same rule at a fifth of a second."""
+    monkeypatch.setattr(engine_module, "_backoff", lambda attempt: 0.2)
 
 
-def run_until_done(tracker, store, task_uuid, timeout=30.0):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        tracker.tick()
-        job = store.get(task_uuid)
-        if not job.pending:
-            return job
-        time.sleep(0.1)
-    return store.get(task_uuid)
+@pytest.fixture
+def engine(simulator, make_engine):
+    simulator.faults.slow_seconds = 1.5
+    return make_engine(simulator.url, client={"read_timeout": 1.0, "retries": 3})
 
 
-def assert_playable(tracker, job):
+def add(store, url: str, task: dict | None = None) -> dict:
+    task = task or video_task()
+    store.add(task, workspace=WS, api_url=url, key_id=key_id(TEST_KEY))
+    return task
+
+
+def finished(store, task_uuid: str, timeout: float = 20.0):
+    return wait_for(lambda: (j := store.get(task_uuid)) and not j.pending and j, timeout, "the job to finish")
+
+
+def assert_playable(engine, job):
     assert job.status == "success", job.error
-    path = tracker.media_dir / job.results[0]["file"]
-    with av.open(str(path)) as container:
+    with av.open(str(engine.media_dir / job.results[0]["file"])) as container:
         assert container.streams.video[0].frames > 0
 
 
+def send_faults(received, task_uuid) -> list[str | None]:
+    """The scripted fault (or None) that answered each send of the task, in order."""
+    return [a.fault for a in received.arrivals("videoInference", task_uuid)]
+
+
 @pytest.mark.parametrize("fault", API_FAULTS)
-def test_transient_api_fault_on_every_call_ends_in_a_video(simulator, tmp_path, fault):
-    simulator.faults.slow_seconds = 1.5
-    tracker, store = make_tracker(simulator, tmp_path, read_timeout=1.0)
-    simulator.faults.script(fault, times=2)  # hits the submit, then its retry
-    task = video_task()
-    tracker.submit(task, "local")
-    simulator.faults.script(fault, times=2)  # and the first poll
-    job = run_until_done(tracker, store, task["taskUUID"])
-    assert_playable(tracker, job)
+def test_a_fault_on_the_submit_and_on_a_poll_ends_in_a_video(simulator, received, engine, fault):
+    simulator.faults.retry_after = 1
+    simulator.faults.script(fault)  # hits the submit; its retry gets through
+    task = add(engine.store, simulator.url)
+    engine.wake()
+    wait_for(lambda: engine.store.get(task["taskUUID"]).status != js.SUBMITTING and
+             engine.store.get(task["taskUUID"]).status != js.QUEUED, 10, "the submit")
+    simulator.faults.script(fault)  # and the first poll
+    assert_playable(engine, finished(engine.store, task["taskUUID"]))
+    assert send_faults(received, task["taskUUID"]) == [fault, None]  # one resend, forced by the fault
     assert simulator.stats.snapshot()["submitted"] == [task["taskUUID"]]
+    if fault == "429":  # Retry-After (1 s) was honoured before the retry
+        first, second = received.arrivals("videoInference", task["taskUUID"])
+        assert second.at - first.at >= 0.9
 
 
 @pytest.mark.parametrize("fault", ["503", "reset", "html"])
-def test_a_long_outage_keeps_the_job_and_resumes_after(simulator, tmp_path, fault):
-    tracker, store = make_tracker(simulator, tmp_path, retries=1)
-    simulator.faults.script(fault, times=6)  # more than one call's retries can absorb
-    task = video_task()
-    tracker.submit(task, "local")
-    report = tracker.tick()
-    assert store.get(task["taskUUID"]).status in PENDING  # not lost, not failed: waiting
-    assert report.problem
-    job = run_until_done(tracker, store, task["taskUUID"])
-    assert_playable(tracker, job)
-    # Resent after the outage under the same taskUUID: accepted once whatever reached the server.
+def test_a_long_outage_keeps_the_job_and_resumes_after(simulator, received, make_engine, fault):
+    engine = make_engine(simulator.url, client={"retries": 1})  # two attempts per call
+    simulator.faults.script(fault, times=4)  # two whole calls fail
+    task = add(engine.store, simulator.url)
+    engine.wake()
+    job = wait_for(lambda: (j := engine.store.get(task["taskUUID"])).error and j, 10, "the first failure")
+    assert job.status == js.SUBMITTING and job.error["code"] == "notConfirmed"  # not lost, not failed: waiting
+    assert_playable(engine, finished(engine.store, task["taskUUID"]))
+    assert send_faults(received, task["taskUUID"]) == [fault] * 4 + [None]
     assert simulator.stats.snapshot()["submitted"] == [task["taskUUID"]]
 
 
-def test_task_failure_is_a_clear_error(simulator, tmp_path):
-    tracker, store = make_tracker(simulator, tmp_path)
+def test_a_failed_task_is_a_clear_error(simulator, received, engine):
     simulator.faults.script("task_failure")
-    task = video_task()
-    tracker.submit(task, "local")
-    job = run_until_done(tracker, store, task["taskUUID"])
+    task = add(engine.store, simulator.url)
+    engine.wake()
+    job = finished(engine.store, task["taskUUID"])
     assert job.status == "error" and job.error["code"] == "timeoutProvider" and job.error["message"]
+    assert received.sends(task["taskUUID"]) == 1
 
 
-def test_unknown_task_is_a_clear_error(simulator, tmp_path):
-    tracker, store = make_tracker(simulator, tmp_path)
-    task = video_task()
-    store.add(task, workspace="local", api_url=simulator.url, key_id=tracker.key_id, status="processing")
-    job = run_until_done(tracker, store, task["taskUUID"])
-    assert job.status == "error" and job.error["code"] and job.error["message"]
+def test_an_unknown_task_is_a_clear_error_after_a_few_polls(simulator, received, engine):
+    task = add(engine.store, simulator.url)  # recorded as accepted, but Runware never had it
+    force(engine.store, task["taskUUID"], status=js.PROCESSING, attempts=1, submitted_at=time.time())
+    job = finished(engine.store, task["taskUUID"])
+    assert job.status == "error" and job.error["code"] == "resultGone" and job.error["message"]
+    assert received.sends(task["taskUUID"]) == 0  # an accepted job is never sent again
+    assert len(received.polls(task["taskUUID"])) == engine_module.MAX_STRIKES
 
 
-def test_video_cut_short_mid_download_is_fetched_again(simulator, tmp_path):
-    tracker, store = make_tracker(simulator, tmp_path)
+def test_a_video_cut_short_is_fetched_again(simulator, received, engine):
     simulator.faults.script("video_truncate")
-    task = video_task()
-    tracker.submit(task, "local")
-    job = run_until_done(tracker, store, task["taskUUID"])
-    assert_playable(tracker, job)
-    assert not list((tmp_path / "media").glob(".part-*"))  # no half file left behind
+    task = add(engine.store, simulator.url)
+    engine.wake()
+    job = finished(engine.store, task["taskUUID"])
+    assert_playable(engine, job)
+    assert list(received.video_gets().values()) == [2]
+    assert not list(engine.media_dir.glob(".part-*"))  # no half file left behind
 
 
-def test_video_gone_is_an_error_that_can_be_rechecked(simulator, tmp_path):
-    tracker, store = make_tracker(simulator, tmp_path)
+def test_a_video_gone_is_an_error_that_a_recheck_repairs(simulator, received, engine):
     simulator.faults.script("video404")
-    task = video_task()
-    tracker.submit(task, "local")
-    job = run_until_done(tracker, store, task["taskUUID"])
+    task = add(engine.store, simulator.url)
+    engine.wake()
+    job = finished(engine.store, task["taskUUID"])
     assert job.status == "error" and job.error["code"] == "downloadFailed"
-    assert tracker.recheck(task["taskUUID"])
-    assert_playable(tracker, run_until_done(tracker, store, task["taskUUID"]))
-    assert simulator.stats.snapshot()["submitted"] == [task["taskUUID"]]
+    assert engine.store.write(job, "recheck", intent="recheck")  # what Runtime.recheck does
+    engine.wake()
+    job = wait_for(lambda: (j := engine.store.get(task["taskUUID"])) and not j.intent and not j.pending and j, 10)
+    assert_playable(engine, job)
+    assert received.sends(task["taskUUID"]) == 1  # a re-check asks, it never resends
 
 
-def test_app_restart_mid_job_resumes_against_a_restarted_simulator(tmp_path):
-    """Demo mode after a restart: a new simulator on the same folder (new port) still knows the task,
-    and a new tracker over the same store finishes the job without resubmitting it."""
-    sim_dir = tmp_path / "sim"
-    with Simulator(latency=1.0, media_dir=sim_dir) as first:
-        tracker, store = make_tracker(first, tmp_path, scope_url="simulator://local")
-        task = video_task()
-        tracker.submit(task, "local")
-        assert store.get(task["taskUUID"]).status == "processing"
-    with Simulator(latency=1.0, media_dir=sim_dir) as second:
-        tracker, store = make_tracker(second, tmp_path, scope_url="simulator://local")
-        job = run_until_done(tracker, store, task["taskUUID"])
-        assert_playable(tracker, job)
-        assert second.stats.snapshot()["submitted"] == []  # polled, never sent again
-
-
-def test_crash_mid_submit_resends_the_same_task_once(simulator, tmp_path):
-    """The row was written, then the process died before the answer: the next tick resends it."""
-    tracker, store = make_tracker(simulator, tmp_path)
-    tracker.resubmit_after = 0.0  # the crash was long enough ago
-    task = video_task()
-    store.add(task, workspace="local", api_url=simulator.url, key_id=tracker.key_id, status="submitting")
-    tracker.client.submit(task)  # it did reach Runware before the crash
-    job = run_until_done(tracker, store, task["taskUUID"])
-    assert_playable(tracker, job)
-    assert simulator.stats.snapshot()["submitted"] == [task["taskUUID"]]
-
-
-def test_a_refused_resend_never_fails_a_job_runware_already_has(simulator, tmp_path):
-    """The first submit reached Runware but its answer was lost; the resend is refused outright. The
-    tracker asks Runware before calling the job failed, finds it running, and keeps it."""
-    tracker, store = make_tracker(simulator, tmp_path)
-    tracker.resubmit_after = 0.0
-    task = video_task()
-    store.add(task, workspace="local", api_url=simulator.url, key_id=tracker.key_id, status="submitting")
-    store.update(task["taskUUID"], attempts=1)  # sent once already
-    tracker.client.submit(task)
+def test_a_crash_mid_submit_resends_once_and_a_refused_resend_never_fails_a_job_runware_has(
+        simulator, received, engine):
+    """The submit reached Runware, the process died before recording it; the resend after the lease is
+    refused outright (400): the engine asks Runware before failing the job, finds it, and keeps it."""
+    task = add(engine.store, simulator.url)
+    RunwareClient(TEST_KEY, simulator.url, retries=0).submit(task)
+    force(engine.store, task["taskUUID"], status=js.SUBMITTING, attempts=1, lease_owner="dead:1:x",
+          lease_until=time.time() - 1)
     simulator.faults.script("400")
-    job = run_until_done(tracker, store, task["taskUUID"])
-    assert_playable(tracker, job)
+    assert_playable(engine, finished(engine.store, task["taskUUID"]))
+    assert send_faults(received, task["taskUUID"]) == [None, "400"]  # the crash's send and one resend
     assert simulator.stats.snapshot()["submitted"] == [task["taskUUID"]]
 
 
-def test_a_first_submit_refused_outright_is_a_clear_error(simulator, tmp_path):
-    tracker, store = make_tracker(simulator, tmp_path)
+def test_a_first_submit_refused_outright_is_a_clear_error(simulator, received, engine):
     simulator.faults.script("400")
-    task = video_task()
-    tracker.submit(task, "local")
-    job = store.get(task["taskUUID"])
+    task = add(engine.store, simulator.url)
+    engine.wake()
+    job = finished(engine.store, task["taskUUID"])
     assert job.status == "error" and job.error["code"] == "invalidRequest"
-    assert simulator.stats.snapshot()["submitted"] == []
+    time.sleep(0.3)
+    assert received.sends(task["taskUUID"]) == 1 and simulator.stats.snapshot()["submitted"] == []
+
+
+def test_an_app_restart_mid_job_resumes_against_a_restarted_simulator(make_engine, tmp_path):
+    """Demo mode after a restart: a new simulator on the same folder (a new port) still knows the task,
+    and a new engine over the same store finishes the job without sending it again."""
+    label, store = "simulator://local", JobStore(tmp_path / "studio.sqlite3")
+    with Simulator(latency=1.0, media_dir=tmp_path / "sim") as first:
+        engine = make_engine(routes={label: first.url}, store=store)
+        task = add(store, label)
+        engine.wake()
+        wait_for(lambda: store.get(task["taskUUID"]).status == js.PROCESSING, 10, "the job to be accepted")
+        engine.stop()
+    with Simulator(latency=1.0, media_dir=tmp_path / "sim") as second:
+        received = Received(second)
+        engine = make_engine(routes={label: second.url}, store=store)
+        assert_playable(engine, finished(store, task["taskUUID"]))
+        assert received.sends(task["taskUUID"]) == 0  # polled, never sent again
