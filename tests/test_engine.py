@@ -264,7 +264,7 @@ def test_each_key_has_its_own_tasks_in_flight_budget(simulator, received, make_e
     # Bob's job goes out while Alice's first is in flight and her second waits for it.
     reached(engine.store, b1["taskUUID"], js.PROCESSING)
     assert engine.store.get(a2["taskUUID"]).status == js.QUEUED
-    assert engine.store.get(a1["taskUUID"]).status == js.PROCESSING
+    assert engine.store.get(a1["taskUUID"]).status in js.IN_FLIGHT
     for task in (a1, a2, b1):
         assert finished(engine.store, task["taskUUID"]).status == "success"
         assert received.sends(task["taskUUID"]) == 1
@@ -739,6 +739,28 @@ def test_a_timed_out_job_can_be_rechecked_and_keeps_waiting(simulator, received,
     assert job.status == "success" and received.sends(task["taskUUID"]) == 1
 
 
+@pytest.mark.parametrize("status, error, submitted, allowed", [
+    (js.TIMEOUT, {"code": "studioTimeout"}, True, True),
+    (js.ERROR, {"code": "downloadFailed"}, True, True),
+    (js.ERROR, {"code": "resultGone"}, True, True),
+    (js.ERROR, {"code": "timeoutProvider"}, True, False),  # Runware ran it and it failed: final
+    (js.ERROR, {"code": "invalidModel"}, False, False),  # refused at submit: never accepted
+    (js.PROCESSING, None, True, False),
+    (js.SUCCESS, None, True, False),
+])
+def test_what_a_recheck_is_offered_for(make_runtime, status, error, submitted, allowed):
+    runtime = make_runtime(api_key=TEST_KEY, start=False)
+    task = video_task()
+    runtime.store.add(task, workspace=WS, api_url=runtime.settings.api_url, key_id=KID)
+    force(runtime.store, task["taskUUID"], status=status, error=error,
+          submitted_at=time.time() if submitted else None)
+    studio = open_studio(runtime)
+    job = runtime.store.get(task["taskUUID"])
+    assert studio.can_recheck(job) is allowed
+    assert studio.recheck(job) is allowed  # Studio.recheck leaves the intent only where it is offered
+    assert (runtime.store.get(task["taskUUID"]).intent == "recheck") is allowed
+
+
 def test_only_a_session_holding_the_key_may_recheck(make_runtime):
     runtime = make_runtime(api_key=SERVER_KEY)
     task = video_task()
@@ -768,6 +790,18 @@ def test_a_refused_submit_ends_the_job_with_a_plain_reason_and_is_not_retried(ma
         assert job.status == "error" and job.error["code"] == code and words in job.error["message"]
         time.sleep(0.4)
         assert len(fake.posts("videoInference")) == 1 and len(fake.requests) == 1
+
+
+def test_a_task_runware_refuses_ends_with_runwares_own_error_and_is_not_sent_again(simulator, received,
+                                                                                   make_engine, catalog):
+    assert catalog.get("acme:1@1").custom  # a valid custom AIR the simulator does not run
+    engine = make_engine(simulator.url)
+    task = add(engine.store, simulator.url, video_task(model="acme:1@1"))
+    engine.wake()
+    job = finished(engine.store, task["taskUUID"])
+    assert job.status == "error" and job.error["code"] == "invalidModel" and job.error["message"]
+    time.sleep(0.3)
+    assert received.sends(task["taskUUID"]) == 1 and simulator.stats.snapshot()["submitted"] == []
 
 
 def test_a_wrong_key_at_the_simulator_ends_the_job_after_one_send(make_engine, tmp_path):
@@ -884,7 +918,7 @@ def test_a_key_problem_while_polling_never_writes_off_an_accepted_job(make_engin
         engine.wake()
         job = wait_for(lambda: (j := engine.store.get(task["taskUUID"])).error and j, 10, "a note")
         assert job.status == js.PROCESSING and job.error["code"] == REFUSALS[status][0]
-        assert "resumes" in job.error["message"] and engine.resting(job.scope)
+        assert "resumes" in job.error["message"]
         time.sleep(0.7)  # a few rests: still waiting, never written off
         assert engine.store.get(task["taskUUID"]).status == js.PROCESSING
         state["refuse"] = False  # the key works again (topped up, re-enabled)
