@@ -56,7 +56,19 @@ ALTER TABLE jobs ADD COLUMN wake_at DOUBLE PRECISION;
 ALTER TABLE jobs ADD COLUMN polled_at DOUBLE PRECISION;
 """
 
-MIGRATIONS = [(1, V1), (2, V2), (3, V3)]
+# The request budget shared by every process on the database (one row per HTTP request in the window),
+# and each job's estimated cost (spend caps count queued and running jobs before Runware bills them).
+V4 = """
+CREATE TABLE IF NOT EXISTS request_slots (
+    id          TEXT PRIMARY KEY,
+    scope       TEXT NOT NULL,
+    at          DOUBLE PRECISION NOT NULL
+);
+CREATE INDEX IF NOT EXISTS request_slots_scope_at ON request_slots (scope, at);
+ALTER TABLE jobs ADD COLUMN estimated_cost DOUBLE PRECISION;
+"""
+
+MIGRATIONS = [(1, V1), (2, V2), (3, V3), (4, V4)]
 LATEST = MIGRATIONS[-1][0]
 
 _META = "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)"

@@ -64,6 +64,7 @@ class Job:
     request_hash: str | None = None
     wake_at: float | None = None
     polled_at: float | None = None
+    estimated_cost: float | None = None
 
     @property
     def pending(self) -> bool:
@@ -109,7 +110,7 @@ class JobStore:
     # -- writes --------------------------------------------------------------------------------------
 
     def add(self, task: dict, *, workspace: str, api_url: str, key_id: str, request_hash: str | None = None,
-            dedupe_seconds: float = 0.0) -> Job:
+            dedupe_seconds: float = 0.0, estimated_cost: float | None = None) -> Job:
         """Record a job before it is sent (status "queued"). The task holds no API key (auth travels in
         a header); `key_id` tells which key the job belongs to. With a `request_hash`, the same request
         in the same workspace within `dedupe_seconds` raises DuplicateSubmit instead."""
@@ -119,7 +120,8 @@ class JobStore:
             "status": jobstate.QUEUED, "created_at": now, "updated_at": now, "model": task["model"],
             "prompt": task.get("positivePrompt", ""), "duration": task.get("duration"),
             "width": task.get("width"), "height": task.get("height"),
-            "number_results": task.get("numberResults", 1), "task": task, "request_hash": request_hash})
+            "number_results": task.get("numberResults", 1), "task": task, "request_hash": request_hash,
+            "estimated_cost": estimated_cost})
         insert = f"INSERT INTO jobs ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})"
         with self.db.transaction() as tx:
             if request_hash and dedupe_seconds > 0:
