@@ -14,7 +14,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 
 from . import logs
-from .budget import RateLimiter
+from .shared_budget import SharedRateLimiter
 from .catalog import Catalog, load_catalog
 from .client import KEY_PROBLEMS, RunwareClient
 from .demo import DEMO_KEY, DemoBackend
@@ -58,7 +58,7 @@ class Runtime:
         self.server_key_id = self.keys.add(settings.api_key) if settings.api_key else None
         # Without a server key, sessions without a pasted key use the bundled simulator.
         self.demo = None if settings.api_key else DemoBackend(settings.data_dir, latency=demo_latency)
-        self._limiters: dict[str, RateLimiter] = {}
+        self._limiters: dict[str, SharedRateLimiter] = {}
         self._lock = threading.Lock()
         self.webhook_token = (settings.webhook_secret or self.store.setting("webhook_token", _new_token)
                               if settings.public_url else None)
@@ -89,11 +89,13 @@ class Runtime:
 
     # -- wiring ---------------------------------------------------------------------------------------
 
-    def limiter(self, api_url: str) -> RateLimiter:
-        """One request budget per API URL, shared by everything in the process."""
+    def limiter(self, api_url: str) -> SharedRateLimiter:
+        """One request budget per API URL, shared by everything in the process and by every process on
+        the same database (each demo process has its own simulator, under its own label)."""
         with self._lock:
             if api_url not in self._limiters:
-                self._limiters[api_url] = RateLimiter(self.settings.requests_per_minute)
+                self._limiters[api_url] = SharedRateLimiter(self.store.db, api_url,
+                                                             self.settings.requests_per_minute)
             return self._limiters[api_url]
 
     def endpoint(self, label: str) -> str | None:
