@@ -62,13 +62,16 @@ def _audio_on(model, task: dict) -> bool:
     return bool(value)
 
 
-def _matches(configuration: str, side: int | None, width, height, audio: bool) -> bool:
+def _matches(configuration: str, task: dict, side: int | None, audio: bool) -> bool:
+    """Whether a listed price configuration ("1080p, 5 s, with audio") describes this job."""
     text = configuration.lower()
     sides = [int(n) for n in _SHORT_SIDE.findall(text)] + ([2160] if "4k" in text else [])
     pairs = [(int(a), int(b)) for a, b in _PAIR.findall(text)]
-    if pairs and (width, height) not in pairs:
+    if pairs and (task.get("width"), task.get("height")) not in pairs:
         return False
     if sides and side not in sides:
+        return False
+    if "video input" in text and not (task.get("inputs") or {}).get("video"):
         return False
     with_audio = "with audio" in text or re.search(r"\baudio,", text) is not None
     return with_audio == audio
@@ -77,23 +80,26 @@ def _matches(configuration: str, side: int | None, width, height, audio: bool) -
 def estimate(model, task: dict) -> float | None:
     """The list price in USD of running `task`, or None when the catalog knows no price for it.
 
-    A listed configuration that matches the job's resolution and audio gives the price (scaled to the
-    job's duration: list prices are per clip length, often per second); the most expensive such match
-    wins, so a cap errs on the side of refusing. Otherwise the model's per-second price."""
+    A listed configuration that matches the job's resolution, length and audio gives the price; one
+    of another length is scaled to the job's (list prices are per clip, often per second). Of several
+    matches the dearest wins, so a cap errs on the side of refusing. Otherwise the model's per-second
+    price."""
     if model is None:
         return None
     duration = float(task.get("duration") or model.default_duration or 0)
     results = int(task.get("numberResults") or 1)
     side, audio = _short_side(model, task), _audio_on(model, task)
-    prices = []
+    exact, scaled = [], []
     for entry in model.prices:
         config, usd = str(entry.get("configuration", "")), entry.get("usd")
         seconds = _SECONDS.search(config.lower())
-        if usd is None or not seconds or not _matches(config, side, task.get("width"), task.get("height"), audio):
+        if usd is None or not seconds or not _matches(config, task, side, audio):
             continue
-        prices.append(float(usd) / float(seconds.group(1)) * duration)
-    if prices:
-        per_result = max(prices)
+        seconds = float(seconds.group(1))
+        (exact if seconds == duration else scaled).append(float(usd) if seconds == duration
+                                                          else float(usd) / seconds * duration)
+    if exact or scaled:
+        per_result = max(exact or scaled)
     elif model.price_per_second_usd is not None:
         per_result = model.price_per_second_usd * duration
     else:

@@ -5,7 +5,7 @@ import streamlit as st
 
 from lib.catalog import Model
 from lib.errors import InvalidRequest
-from lib.spend import SpendCapExceeded
+from lib.spend import SpendCapExceeded, estimate
 from lib.store import DuplicateSubmit
 from lib.request import VideoRequest, build_task, form_from_task, prepare, redact_images
 import studio_ui as ui
@@ -222,7 +222,7 @@ with form:
     price = model.price_usd(ss.get("f_duration") or model.default_duration, ss.get("f_results") or 1)
     if price is not None:
         st.caption(f"List price about ${price:.2f} ({model.name}).")
-    elif s.runtime.caps.on and s.key_id == s.runtime.server_key_id:
+    elif s.runtime.caps.on and s.key_id == s.runtime.server_key_id and estimate(model, preview) is None:
         st.caption("No list price is known for this model: its jobs count as $0 toward the daily spend cap.")
     problems = ss.get("problems")
     if problems:
