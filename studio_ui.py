@@ -3,14 +3,13 @@ live job monitor (the one polling fragment), job cards and the video player. Log
 file only renders, and nothing here waits on the network."""
 from __future__ import annotations
 
-import secrets as token_source
 import time
 from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import timedelta
 
 import streamlit as st
 
-from lib import jobstate as js
+from lib import jobstate as js, mediacap
 from lib.history import shape
 from lib.keys import key_id
 from lib.media import video_url
@@ -43,14 +42,15 @@ def _secrets() -> dict:
         return {}
 
 
-def _workspace(settings) -> str:
-    """"local" for one shared workspace; in per-user mode, a random token kept in the URL (?ws=), so a
-    reload keeps it and another browser never guesses it."""
-    if settings.workspaces != "per-user":
+def _workspace(runtime: Runtime) -> str:
+    """"local" for one shared workspace; in per-user mode, a token the app issued, kept in the URL
+    (?ws=), so a reload keeps it and another browser never guesses it. A token the app did not issue (a
+    hand-picked "aaaaaaaaaaaaaaaa" would be picked again by someone else) gets a fresh workspace."""
+    if runtime.settings.workspaces != "per-user":
         return LOCAL_WORKSPACE
-    ws = st.session_state.get("workspace") or st.query_params.get("ws")
-    if not ws or not (16 <= len(ws) <= 64 and ws.replace("-", "").replace("_", "").isalnum()):
-        ws = token_source.token_urlsafe(16)
+    ws = st.session_state.get("workspace")  # checked when it was stored
+    if not ws:
+        ws = runtime.workspace_for(st.query_params.get("ws"))
     st.session_state["workspace"] = ws
     if st.query_params.get("ws") != ws:
         st.query_params["ws"] = ws
@@ -76,7 +76,7 @@ def studio() -> Studio:
         st.stop()
     runtime = runtime_for(settings)
     session_key = st.session_state.get("session_api_key", "")
-    workspace = _workspace(settings)
+    workspace = _workspace(runtime)
     ident = (id(runtime), key_id(session_key) if session_key else "", workspace)
     if st.session_state.get("studio_ident") != ident:
         st.session_state["studio"] = open_studio(runtime, session_key=session_key, workspace=workspace)
@@ -170,6 +170,9 @@ def status_line(job) -> str:
 
 def video_player(s: Studio, job, index: int = 0) -> None:
     result = job.results[index] if index < len(job.results) else None
+    if result and result.get("evicted"):
+        st.caption(mediacap.EVICTED_NOTE)
+        return
     if not result or not result.get("file"):
         return
     path = s.settings.media_dir / result["file"]

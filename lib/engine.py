@@ -58,6 +58,8 @@ class EngineConfig:
     # Added to every submit that has none of its own, except to the demo simulator's jobs (it delivers
     # to public addresses only, so demo mode polls). It holds a secret: never stored with the job.
     webhook_url: str | None = None
+    # Called after each finished download (the runtime keeps the media folder under its cap).
+    after_download: Callable[[], object] | None = None
 
 
 def poll_interval(age: float, low: float, high: float) -> float:
@@ -422,6 +424,8 @@ class Engine:
             if job is None:
                 return
         self.store.release(job, "partial" if job.error else "downloaded", finished_at=time.time(), next_at=None)
+        if self.config.after_download:
+            self.config.after_download()
 
     def _download_failed(self, job: Job, results: list[dict], index: int, exc: DownloadError) -> None:
         result = results[index]

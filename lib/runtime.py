@@ -8,12 +8,13 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+import logging
 import threading
 import time
 from concurrent.futures import Future
 from dataclasses import dataclass
 
-from . import logs
+from . import logs, mediacap, spend, workspaces
 from .shared_budget import SharedRateLimiter
 from .catalog import Catalog, load_catalog
 from .client import KEY_PROBLEMS, RunwareClient
@@ -24,8 +25,12 @@ from .keys import KeyRing, key_id
 from .settings import Settings
 from .store import Job, JobStore
 
+log = logging.getLogger("studio.runtime")
+
 # The same request in the same workspace this soon after the first is a double submit.
 DOUBLE_SUBMIT_SECONDS = 2.0
+# How often the media folder cap is enforced besides after downloads (seconds).
+HOUSEKEEPING_SECONDS = 60.0
 WEBHOOK_PREFIX = "/webhooks/runware"
 
 
@@ -69,7 +74,16 @@ class Runtime:
         if self.webhook_token:
             config.webhook_url = f"{settings.public_url}{WEBHOOK_PREFIX}/{self.webhook_token}"
             logs.register_secret(self.webhook_token)
+        if settings.max_media_gb > 0:
+            config.after_download = self.housekeep
         self.engine = Engine(self.store, settings.media_dir, self.keys, self._client_for, config)
+        # Signs workspace tokens. Made once and kept in the database when not configured, so every
+        # replica issues and accepts the same tokens. Held privately: never shown or logged.
+        self._workspace_secret = settings.secret or self.store.setting("workspace_secret", workspaces.new_secret)
+        logs.register_secret(self._workspace_secret)
+        self.caps = spend.Caps(settings.daily_budget_usd, settings.workspace_daily_budget_usd)
+        self._housekeeping = threading.Event()
+        self._housekeeper: threading.Thread | None = None
 
     def __repr__(self) -> str:
         return f"Runtime(mode={'demo' if self.demo else 'api'})"
@@ -79,9 +93,20 @@ class Runtime:
             self.demo.start()
             self.keys.add(DEMO_KEY)
         self.engine.start()
+        if self.settings.max_media_gb > 0:
+            self._housekeeper = threading.Thread(target=self._housekeep_loop, name="studio-housekeeping",
+                                                 daemon=True)
+            self._housekeeper.start()
+        # What a hosted demo's pages no longer show: the operator reads it here (LOG_LEVEL=INFO).
+        # The database by its repr only: its URL may hold a password.
+        log.info("data directory %s; database %r; simulator %s", self.settings.data_dir.resolve(),
+                 self.store.db, self.demo.url if self.demo else "not running")
         return self
 
     def stop(self) -> None:
+        self._housekeeping.set()
+        if self._housekeeper:
+            self._housekeeper.join(10)
         self.engine.stop()
         if self.demo:
             self.demo.stop()
@@ -146,11 +171,43 @@ class Runtime:
 
     def submit(self, task: dict, *, workspace: str, api_url: str, kid: str) -> Job:
         """Record a new job (nothing is sent here) and let the engine know. DuplicateSubmit if the same
-        request was submitted in this workspace moments ago."""
+        request was submitted in this workspace moments ago; spend.SpendCapExceeded if it would take
+        today's spend on the server's key past a daily cap."""
+        cost = spend.estimate(self.catalog.get(task.get("model", "")), task)
+        # Only the server's key spends the operator's money: demo mode (simulated, free) and a visitor's
+        # own pasted key are never capped.
+        capped = self.caps.on and kid == self.server_key_id
+        admit = self.caps.admit(key_id=kid, workspace=workspace, cost=cost, now=time.time()) if capped else None
         job = self.store.add(task, workspace=workspace, api_url=api_url, key_id=kid,
-                             request_hash=request_hash(task), dedupe_seconds=DOUBLE_SUBMIT_SECONDS)
+                             request_hash=request_hash(task), dedupe_seconds=DOUBLE_SUBMIT_SECONDS,
+                             estimated_cost=cost, admit=admit)
         self.engine.wake()
         return job
+
+    def workspace_for(self, token: str | None) -> str:
+        """`token` if this app issued it (signed, or an earlier version's token that owns jobs), else a
+        fresh signed token: a hand-picked, guessable workspace name is never accepted."""
+        if token and (workspaces.signed(token, self._workspace_secret)
+                      or (workspaces.legacy(token) and self.store.has_workspace(token))):
+            return token
+        return workspaces.issue(self._workspace_secret)
+
+    # -- housekeeping ---------------------------------------------------------------------------------
+
+    def housekeep(self) -> list[str]:
+        """Keep the media folder under STUDIO_MAX_MEDIA_GB (a no-op when off or under it). Runs every
+        HOUSEKEEPING_SECONDS; the engine may also call it after each download. The jobs evicted."""
+        if self.settings.max_media_gb <= 0:
+            return []
+        return mediacap.enforce(self.store, self.settings.media_dir, int(self.settings.max_media_gb * 2**30))
+
+    def _housekeep_loop(self) -> None:
+        while not self._housekeeping.is_set():
+            try:
+                self.housekeep()
+            except Exception:  # a full disk or a busy database must not end housekeeping for good
+                log.exception("media housekeeping failed")
+            self._housekeeping.wait(HOUSEKEEPING_SECONDS)
 
     def cancel(self, job: Job) -> bool:
         """Stop a job that was never sent."""

@@ -42,6 +42,14 @@ class Settings:
     public_url: str = ""
     # The secret in the webhook URL; empty means one is made once and kept in the database.
     webhook_secret: str = field(default="", repr=False)
+    # Signs per-user workspace tokens; empty means one is made once and kept in the database.
+    secret: str = field(default="", repr=False)
+    # Spend caps per UTC day, in US dollars, on the server's key (0: off). A hosted demo with a server
+    # key otherwise lets any visitor spend the operator's money, and a new workspace is one click away.
+    daily_budget_usd: float = 0.0
+    workspace_daily_budget_usd: float = 0.0
+    # Past this size the oldest local copies of finished jobs are removed (0: off).
+    max_media_gb: float = 0.0
 
     @property
     def has_key(self) -> bool:
@@ -82,6 +90,10 @@ ENV_NAMES = {
     "database": "STUDIO_DATABASE_URL",
     "public_url": "STUDIO_PUBLIC_URL",
     "webhook_secret": "STUDIO_WEBHOOK_SECRET",
+    "secret": "STUDIO_SECRET",
+    "daily_budget_usd": "STUDIO_DAILY_BUDGET_USD",
+    "workspace_daily_budget_usd": "STUDIO_WORKSPACE_DAILY_BUDGET_USD",
+    "max_media_gb": "STUDIO_MAX_MEDIA_GB",
 }
 
 _CHOICES = {"workspaces": ("single", "per-user"),

@@ -110,10 +110,12 @@ class JobStore:
     # -- writes --------------------------------------------------------------------------------------
 
     def add(self, task: dict, *, workspace: str, api_url: str, key_id: str, request_hash: str | None = None,
-            dedupe_seconds: float = 0.0, estimated_cost: float | None = None) -> Job:
+            dedupe_seconds: float = 0.0, estimated_cost: float | None = None, admit=None) -> Job:
         """Record a job before it is sent (status "queued"). The task holds no API key (auth travels in
         a header); `key_id` tells which key the job belongs to. With a `request_hash`, the same request
-        in the same workspace within `dedupe_seconds` raises DuplicateSubmit instead."""
+        in the same workspace within `dedupe_seconds` raises DuplicateSubmit instead. `admit(tx)`, if
+        given, runs in the same transaction before the insert and may raise to refuse the job (a spend
+        cap: checking and inserting together is what keeps two replicas from both passing it)."""
         now = time.time()
         row = _columns({
             "task_uuid": task["taskUUID"], "workspace": workspace, "api_url": api_url, "key_id": key_id,
@@ -129,6 +131,8 @@ class JobStore:
                                     [workspace, request_hash, now - dedupe_seconds])
                 if twin:
                     raise DuplicateSubmit(Job.from_row(twin))
+            if admit is not None:
+                admit(tx)
             tx.execute(insert, list(row.values()))
         return self.get(task["taskUUID"])
 
@@ -259,6 +263,19 @@ class JobStore:
         rows = self.db.query(f"SELECT DISTINCT api_url, key_id FROM jobs WHERE status IN "
                              f"({', '.join('?' * len(PENDING))})", list(PENDING))
         return [(r["api_url"], r["key_id"]) for r in rows]
+
+    def has_workspace(self, workspace: str) -> bool:
+        """Whether any job was ever filed in this workspace."""
+        return self.db.query_one("SELECT 1 AS x FROM jobs WHERE workspace = ? LIMIT 1", [workspace]) is not None
+
+    def finished_media(self) -> list[dict]:
+        """Finished jobs that may hold local video copies, oldest first, lean (no task): what the media
+        folder cap looks through."""
+        rows = self.db.query("SELECT task_uuid, results_json FROM jobs WHERE status IN "
+                             f"({', '.join('?' * len(jobstate.FINISHED))}) AND results_json LIKE ? "
+                             "ORDER BY COALESCE(finished_at, created_at), created_at",
+                             [*jobstate.FINISHED, '%"file"%'])
+        return [{"task_uuid": r["task_uuid"], "results": json.loads(r["results_json"] or "[]")} for r in rows]
 
     def frame(self, workspace: str | None = None) -> pd.DataFrame:
         """Every job of a workspace as a DataFrame, newest first (the history table's source). The

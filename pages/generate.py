@@ -5,6 +5,7 @@ import streamlit as st
 
 from lib.catalog import Model
 from lib.errors import InvalidRequest
+from lib.spend import SpendCapExceeded, estimate
 from lib.store import DuplicateSubmit
 from lib.request import VideoRequest, build_task, form_from_task, prepare, redact_images
 import studio_ui as ui
@@ -111,12 +112,16 @@ def on_generate() -> None:
         ss["problems"] = exc.problems
         return
     ss["problems"] = []
+    ss["spend_refusal"] = None
     # Recorded only: the engine sends it. The same request again within moments (a double click, or a
     # second tab of this workspace) is refused by the store, not paid for twice.
     try:
         s.submit(task)
     except DuplicateSubmit:
         st.toast("Already submitted: that same request is in your jobs.", icon="ℹ️")
+        return
+    except SpendCapExceeded as exc:
+        ss["spend_refusal"] = f"Nothing was sent: {exc}"
         return
     ss["monitor_busy"] = None  # the live view switches to its quick pace
 
@@ -217,9 +222,13 @@ with form:
     price = model.price_usd(ss.get("f_duration") or model.default_duration, ss.get("f_results") or 1)
     if price is not None:
         st.caption(f"List price about ${price:.2f} ({model.name}).")
+    elif s.runtime.caps.on and s.key_id == s.runtime.server_key_id and estimate(model, preview) is None:
+        st.caption("No list price is known for this model: its jobs count as $0 toward the daily spend cap.")
     problems = ss.get("problems")
     if problems:
         st.error(f"Nothing was sent: {len(problems)} field(s) need attention (marked above).")
+    if ss.get("spend_refusal"):
+        st.error(ui.plain(ss["spend_refusal"]), icon="💸")
     st.button("Generate", type="primary", on_click=on_generate, use_container_width=True)
 
 with jobs:

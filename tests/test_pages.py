@@ -614,3 +614,11 @@ def test_generate_returns_while_the_api_is_still_answering(data_dir, monkeypatch
         assert [c for c in captions(at) if "Your jobs" in c or "newest jobs" in c]
         release.set()
         wait_until(lambda: store_for(data_dir).get(job.task_uuid).status != "submitting")
+
+
+def test_a_card_says_when_its_local_copy_was_removed_by_the_media_cap(data_dir):
+    from lib.mediacap import EVICTED_NOTE
+    uuid = demo_job(store_for(data_dir), "success", prompt="Evicted",
+                    results=[{"videoUUID": "v-e", "seed": 3, "evicted": True}])
+    at = open_page("pages/history.py", job=uuid)
+    assert EVICTED_NOTE in captions(at)
