@@ -9,6 +9,7 @@ import logging
 from contextlib import asynccontextmanager
 
 import streamlit as st
+from streamlit.runtime.pages_manager import PagesManager
 
 import studio_ui as ui
 from lib.media import video_routes
@@ -71,5 +72,10 @@ def main() -> None:
 if __name__ == "__main__":
     main()
 else:
+    # This app always routes with st.navigation. Until some session has called it, Streamlit 1.67 treats
+    # an app with a pages/ folder as an old-style multipage app: a fresh server's first visit to
+    # /history would run pages/history.py bare, beside a raw list of files. Say so up front, as
+    # st.navigation itself does when it first runs.
+    PagesManager.uses_pages_directory = False
     app = st.App("streamlit_app.py", routes=video_routes(_media_dir) + webhook_routes(_runtime),
                  lifespan=_lifespan, on_script_error=_friendly_error)
