@@ -26,25 +26,54 @@ st.caption(f"{len(shown)} of {len(df)} jobs")
 
 table = shown.assign(video=shown["video"].map(ui.absolute_video_url, na_action="ignore"),
                      job_link=shown["job_link"] + ui.workspace_suffix(s))
-event = st.dataframe(
-    table, hide_index=True, on_select="rerun", selection_mode="single-row", key="h_table",
-    column_order=["status", "created", "model", "prompt", "duration", "cost", "job_link", "video"],
-    column_config={
-        "status": st.column_config.TextColumn("Status", width="small"),
-        "created": st.column_config.DatetimeColumn("Created", format="YYYY-MM-DD HH:mm:ss"),
-        "model": st.column_config.TextColumn("Model"),
-        "prompt": st.column_config.TextColumn("Prompt", width="large"),
-        "duration": st.column_config.NumberColumn("Duration", format="%d s"),
-        "cost": st.column_config.NumberColumn("Cost", format="$%.3f"),
-        "job_link": st.column_config.LinkColumn("Link", display_text="open"),
-        "video": st.column_config.LinkColumn("Video", display_text="play"),
-    },
-)
+# The table and the chosen job's details side by side: the details never land below the fold.
+listing, details = st.columns([3, 2], gap="large")
+with listing:
+    # A new key after a delete clears the selection: the next job never slides under the pointer.
+    event = st.dataframe(
+        table, hide_index=True, on_select="rerun", selection_mode="single-row",
+        key=f"h_table-{st.session_state.get('h_table_generation', 0)}",
+        column_order=["status", "created", "model", "prompt", "duration", "cost", "job_link", "video"],
+        column_config={
+            "status": st.column_config.TextColumn("Status", width="small"),
+            "created": st.column_config.DatetimeColumn("Created", format="YYYY-MM-DD HH:mm:ss"),
+            "model": st.column_config.TextColumn("Model"),
+            "prompt": st.column_config.TextColumn("Prompt", width="large"),
+            "duration": st.column_config.NumberColumn("Duration", format="%d s"),
+            "cost": st.column_config.NumberColumn("Cost", format="$%.3f"),
+            "job_link": st.column_config.LinkColumn("Link", display_text="open"),
+            "video": st.column_config.LinkColumn("Video", display_text="play"),
+        },
+    )
+    export_left, export_right, _ = st.columns([1, 1, 2])
+    # Built only when clicked: at 10,000 jobs building both on every rerun costs ~0.4 s.
+    export_left.download_button("Export CSV", lambda: to_csv(shown), "studio-history.csv", "text/csv")
+    export_right.download_button("Export JSON", lambda: to_json(shown), "studio-history.json", "application/json")
 
-export_left, export_right, _ = st.columns([1, 1, 4])
-# Built only when clicked: at 10,000 jobs building both on every rerun costs ~0.4 s.
-export_left.download_button("Export CSV", lambda: to_csv(shown), "studio-history.csv", "text/csv")
-export_right.download_button("Export JSON", lambda: to_json(shown), "studio-history.json", "application/json")
+
+def _drop_confirmation() -> None:
+    st.session_state.pop("h_confirm_delete", None)
+
+
+@st.dialog("Delete this job?", on_dismiss=_drop_confirmation)
+def confirm_delete(job) -> None:
+    st.text(job.prompt if len(job.prompt) < 200 else job.prompt[:200] + "…")
+    st.caption("This removes the job from History and its local videos. It cannot be undone.")
+    yes, no = st.columns(2)
+    if yes.button("Delete", type="primary", key=f"confirm-delete-{job.task_uuid}"):
+        _drop_confirmation()
+        if s.delete(job):
+            st.session_state["h_flash"] = f"Deleted the job “{job.prompt[:80]}”."
+        st.session_state["h_table_generation"] = st.session_state.get("h_table_generation", 0) + 1
+        st.query_params.pop("job", None)
+        st.rerun()
+    if no.button("Keep it", key=f"keep-{job.task_uuid}"):
+        _drop_confirmation()
+        st.rerun()
+
+
+if st.session_state.get("h_flash"):
+    st.toast(st.session_state.pop("h_flash"), icon=":material/delete:")
 
 # The selection is by position and outlives changes to the table: a stale one is ignored.
 rows = [r for r in (event.selection.rows if event else []) if r < len(shown)]
@@ -52,10 +81,12 @@ selected = shown.iloc[rows[0]]["task_uuid"] if rows else st.query_params.get("jo
 if rows:
     st.query_params["job"] = selected  # the address bar now links to this job
 job = s.store.get(selected, workspace=s.workspace) if selected else None
-if selected and job is None:
-    st.warning("That job is not in this workspace (it may have been deleted).")
-if job:
-    st.divider()
+with details:
+    if selected and job is None:
+        st.warning("That job is not in this workspace (it may have been deleted).")
+    if not job:
+        st.caption("Select a row to see the job's details, video and actions here.")
+        st.stop()
     st.subheader("Job details")
     st.markdown(f"**{ui.status_line(job)}**  \n{ui.job_details_line(job)}  \n`{job.task_uuid}`")
     st.text(job.prompt)
@@ -72,7 +103,8 @@ if job:
     with b:
         ui.job_actions(s, job, key=job.task_uuid)
     if not job.pending and c.button("Delete", icon="🗑️", key=f"delete-{job.task_uuid}",
-                                    help="Removes the job and its local videos."):
-        s.delete(job)
-        st.query_params.pop("job", None)
-        st.rerun()
+                                    help="Asks first; removes the job and its local videos."):
+        st.session_state["h_confirm_delete"] = job.task_uuid
+    # The question stays open (across reruns) until it is answered or dismissed.
+    if st.session_state.get("h_confirm_delete") == job.task_uuid:
+        confirm_delete(job)

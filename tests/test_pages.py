@@ -566,12 +566,26 @@ def test_unknown_job_link_warns(history):
     assert any("not in this workspace" in w.value for w in at.warning)
 
 
-def test_delete_a_job(history, data_dir):
+def test_delete_asks_first_and_keep_it_keeps_the_job(history, data_dir):
     at = open_page("pages/history.py", job=history["whale"])
     click(at, "Delete")
+    assert store_for(data_dir).get(history["whale"]) is not None  # only asked so far
+    at.button(key=f"keep-{history['whale']}").click()
+    run(at)
+    assert store_for(data_dir).get(history["whale"]) is not None
+
+
+def test_delete_a_job_after_confirming(history, data_dir):
+    at = open_page("pages/history.py", job=history["whale"])
+    click(at, "Delete")
+    at.button(key=f"confirm-delete-{history['whale']}").click()
+    run(at)
     assert store_for(data_dir).get(history["whale"]) is None
     assert "3 of 3 jobs" in captions(at)
     assert not any(s.value == "Job details" for s in at.subheader)
+    assert any("Deleted the job" in t.value for t in at.toast)  # says what was deleted
+    # Nothing else is selected in its place: no other job's Delete button under the pointer.
+    assert "Delete" not in [b.label for b in at.button]
 
 
 def test_rerun_of_a_seeded_job(data_dir):
