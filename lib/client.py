@@ -17,7 +17,7 @@ from pathlib import Path
 
 import requests
 
-from . import answers
+from . import answers, logs
 from .answers import TaskUpdate
 from .budget import RateLimiter
 from .errors import ApiError
@@ -61,6 +61,9 @@ class RunwareClient:
         self.session = requests.Session()
         self.session.headers["User-Agent"] = "runware-video-studio"
         self.session.headers.update(extra_headers or {})
+        # What every string from the server goes through before anyone keeps it. By default this
+        # client's own key; the engine sets its KeyRing's redact (every key the process holds).
+        self.redact: answers.Redact = lambda text: logs.scrub(text, [self._api_key])
 
     def __repr__(self) -> str:
         return f"RunwareClient(api_url={self.api_url!r})"
@@ -143,7 +146,7 @@ class RunwareClient:
             if error.retryable:
                 raise _Retry(error, _retry_after(retry_after) if status in RETRY_STATUSES else None)
             raise error
-        errors = answers.error_items(body)
+        errors = answers.error_items(body, self.redact)
         if 200 <= status < 300:
             return body
         message = errors[0].get("message", "") if errors else ""
@@ -164,7 +167,7 @@ class RunwareClient:
                 log.debug("submit %s: already known (conflictTaskUUID), counted as accepted", task["taskUUID"])
                 return
             raise
-        for err in answers.error_items(body):
+        for err in answers.error_items(body, self.redact):
             if err.get("code") != "conflictTaskUUID":
                 raise ApiError(f"Runware refused the task: {err.get('message', '')}", status=400, errors=[err])
 
@@ -180,7 +183,7 @@ class RunwareClient:
                 body = {"data": [], "errors": exc.errors}
             else:
                 raise
-        return answers.task_updates(body, task_uuids)
+        return answers.task_updates(body, task_uuids, self.redact)
 
     def task_details(self, task_uuid: str) -> TaskUpdate:
         """getTaskDetails: what Runware still knows of a past task (for a re-check)."""
@@ -191,7 +194,7 @@ class RunwareClient:
                 body = {"data": [], "errors": exc.errors}
             else:
                 raise
-        return answers.task_details(body, task_uuid)
+        return answers.task_details(body, task_uuid, self.redact)
 
     def account(self) -> dict:
         """accountManagement getDetails: one cheap request that proves a key works; its balance."""

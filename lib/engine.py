@@ -140,6 +140,8 @@ class Engine:
             client = self._client_for(scope[0], key)
             if client is None:
                 return None
+            # Whatever the server says is scrubbed of every key this process holds before it is kept.
+            client.redact = self.keys.redact
             self._clients[scope] = client
         return client
 
