@@ -18,6 +18,7 @@ from lib import demo, logs
 from lib.history import shape, to_csv, to_json
 from lib.keys import KeyRing, key_id
 from lib.store import JobStore
+from lib.studio import open_studio
 
 REPO = Path(__file__).resolve().parents[1]
 SERVER_KEY = "server-key-ECHOED-0123456789abcdef"
@@ -38,14 +39,21 @@ def echoing_api():
 # -- item 1: a key echoed by the server ------------------------------------------------------------------
 
 
-def test_a_key_echoed_by_the_server_is_not_stored_or_exported(make_runtime, tmp_path):
+def refused_with_echo(make_runtime, data_dir):
+    """A runtime with a server key and a pasted key; a job of workspace "ws-a" sent with the pasted key
+    and refused by an API that echoes both keys. (runtime, the finished job)."""
     with echoing_api() as api:
-        runtime = make_runtime(api_key=SERVER_KEY, api_url=api.url, data_dir=tmp_path / "data")
+        runtime = make_runtime(api_key=SERVER_KEY, api_url=api.url, data_dir=data_dir)
         kid = runtime.hold_key(PASTED_KEY)
         task = video_task()
         runtime.submit(task, workspace="ws-a", api_url=api.url, kid=kid)
         job = wait_for(lambda: (j := runtime.store.get(task["taskUUID"])) and not j.pending and j)
         assert PASTED_KEY in api.requests[0][2]["Authorization"]  # the server did get the key
+    return runtime, job
+
+
+def test_a_key_echoed_by_the_server_is_not_stored_or_exported(make_runtime, tmp_path):
+    runtime, job = refused_with_echo(make_runtime, tmp_path / "data")
     assert job.status == "error" and "is not allowed" in job.error["message"]
     frame = shape(runtime.store.frame("ws-a"))
     exported = to_csv(frame) + to_json(frame)
@@ -53,6 +61,14 @@ def test_a_key_echoed_by_the_server_is_not_stored_or_exported(make_runtime, tmp_
     for key in (PASTED_KEY, SERVER_KEY):
         assert key not in json.dumps(job.error)
         assert key.encode() not in exported and key.encode() not in stored
+
+
+def test_a_failure_is_shown_only_in_the_workspace_of_its_job(make_runtime, tmp_path):
+    runtime, job = refused_with_echo(make_runtime, tmp_path / "data")
+    other = open_studio(runtime, workspace="ws-b")
+    assert other.recent_jobs() == [] and other.job(job.task_uuid) is None
+    assert shape(runtime.store.frame("ws-b")).empty
+    assert other.runtime.engine.resting(job.scope) is None  # no key-wide note from one job's refusal
 
 
 def test_the_log_filter_redacts_every_key_a_keyring_holds():
