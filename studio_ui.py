@@ -3,6 +3,7 @@ live job monitor (the one polling fragment), job cards and the video player. Log
 file only renders, and nothing here waits on the network."""
 from __future__ import annotations
 
+import re
 import time
 from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import timedelta
@@ -26,11 +27,17 @@ KEY_CHECK_SECONDS = 12.0
 
 def plain(text) -> str:
     """Text from users or servers, safe inside Markdown: every punctuation character is escaped, so
-    a prompt or an error message shows as typed and never becomes a link, an emoji or formatting."""
-    return "".join("\\" + c if c in _MARKDOWN_PUNCTUATION else c for c in str(text))
+    a prompt or an error message shows as typed and never becomes a link, an emoji or formatting.
+    Escapes do not stop GFM's autolinks (they are found in the text after escapes are read), so an
+    invisible word joiner breaks what they look for: "://", "www." and the "@" of an address."""
+    text = _AUTOLINK.sub(_JOINER, str(text))
+    return "".join("\\" + c if c in _MARKDOWN_PUNCTUATION else c for c in text)
 
 
 _MARKDOWN_PUNCTUATION = set("\\`*_{}[]()#+-.!|<>~$:=\"'&")
+_JOINER = "\u2060"
+# Where a word joiner goes: inside "://", between "www" and ".", after "@".
+_AUTOLINK = re.compile(r"(?<=:)(?=//)|(?<=[wW][wW][wW])(?=\.)|(?<=@)")
 
 
 # -- the session's studio ---------------------------------------------------------------------------
@@ -163,8 +170,8 @@ STATUS_WORDS = {"processing": "processing", "queued": "queued (waiting for capac
 
 def status_line(job) -> str:
     text = STATUS_WORDS[job.status]
-    if job.status == js.PROCESSING and job.progress is not None:
-        text += f" {job.progress}%"
+    if job.status == js.PROCESSING and _is_number(job.progress):
+        text += f" {int(job.progress)}%"
     return f"{STATUS_ICONS[job.status]} {text} · {elapsed(job)}"
 
 
@@ -186,14 +193,25 @@ def video_player(s: Studio, job, index: int = 0) -> None:
         st.link_button("Download", url + "?download=1", icon="⬇️")
 
 
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 def job_details_line(job) -> str:
-    parts = [f"`{job.model}`", f"{job.width}x{job.height}" if job.width else "", f"{job.duration:g} s" if job.duration else ""]
-    seeds = [str(r["seed"]) for r in job.results if r.get("seed") is not None]
+    """Model, size, length, seeds and cost as Markdown. Seeds and cost come from a server: only numbers
+    are shown (the answer checks make them numbers; a store written otherwise still shows no markup)."""
+    model = f"`{job.model}`" if _AIR_LIKE.fullmatch(str(job.model)) else plain(job.model)
+    parts = [model, f"{job.width}x{job.height}" if job.width else "", f"{job.duration:g} s" if job.duration else ""]
+    seeds = [str(r["seed"]) for r in job.results if isinstance(r.get("seed"), int) and not isinstance(r["seed"], bool)]
     if seeds:
         parts.append("seed " + ", ".join(seeds))
-    if job.cost is not None:
+    if _is_number(job.cost):
         parts.append(f"${job.cost:.3f}")
     return " · ".join(p for p in parts if p)
+
+
+# A model id that is safe inside a code span (no backtick can close it).
+_AIR_LIKE = re.compile(r"[\w.:@/-]{1,200}")
 
 
 def error_box(s: Studio, job) -> None:
@@ -202,7 +220,11 @@ def error_box(s: Studio, job) -> None:
         st.warning(plain(waiting), icon="⏸️")
     if not job.error:
         return
-    text = f"**{plain(job.error.get('code', 'error'))}**: {plain(job.error.get('message', ''))}"
+    # The engine stores server text already scrubbed of keys; scrubbing at show time too covers jobs
+    # stored before that (and keys pasted since).
+    redact = s.runtime.keys.redact
+    text = (f"**{plain(redact(str(job.error.get('code', 'error'))))}**: "
+            f"{plain(redact(str(job.error.get('message', ''))))}")
     if job.pending:
         st.warning(f"Not confirmed by Runware yet; retrying with the same task id. {text}"
                    if job.status == js.SUBMITTING else text, icon="📡")

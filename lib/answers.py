@@ -1,11 +1,15 @@
 """Reading Runware's answers without trusting them. Every field of every item is checked: a malformed
 item touches only its own task (TaskUpdate.malformed says why), an answer malformed as a whole fails
-that request (a retryable ApiError), and nothing odd ever raises anything else."""
+that request (a retryable ApiError), and nothing odd ever raises anything else.
+
+Every string kept from an answer first goes through `redact` (the caller's: the engine passes its KeyRing's),
+so an API or proxy that echoes a key back never gets it stored, shown or exported."""
 from __future__ import annotations
 
 import math
 import uuid
 from dataclasses import dataclass, field
+from typing import Callable
 
 from .errors import ApiError
 
@@ -15,6 +19,11 @@ _FAILED = {"error", "failed"}
 _TEXT_LIMIT = 1000
 _URL_LIMIT = 4096
 _SEED_MAX = 2**63 - 1
+Redact = Callable[[str], str]
+
+
+def _as_is(text: str) -> str:
+    return text
 
 
 @dataclass
@@ -36,9 +45,10 @@ def new_uuid() -> str:
     return str(uuid.uuid4())
 
 
-def _text(value, limit: int = _TEXT_LIMIT) -> str | None:
+def _text(value, limit: int = _TEXT_LIMIT, redact: Redact = _as_is) -> str | None:
     if not isinstance(value, str):
         return None
+    value = redact(value)  # before cutting: a cut could leave most of a key behind
     return value if len(value) <= limit else value[:limit] + "…"
 
 
@@ -48,13 +58,13 @@ def _number(value) -> float | None:
     return float(value) if math.isfinite(value) else None
 
 
-def clean_error(item) -> dict:
+def clean_error(item, redact: Redact = _as_is) -> dict:
     """A Runware error item reduced to plain, bounded strings and numbers (it is shown to people)."""
     if not isinstance(item, dict):
-        return {"code": "unknown", "message": _text(str(item), 200) or ""}
+        return {"code": "unknown", "message": _text(str(item), 200, redact) or ""}
     out = {}
     for key in ("code", "message", "parameter", "taskUUID", "taskType", "documentation", "type", "status"):
-        text = _text(item.get(key))
+        text = _text(item.get(key), redact=redact)
         if text is not None:
             out[key] = text
     for key in ("min", "max"):
@@ -63,15 +73,16 @@ def clean_error(item) -> dict:
             out[key] = number
     allowed = item.get("allowedValues")
     if isinstance(allowed, list):
-        out["allowedValues"] = [v for v in allowed[:50] if isinstance(v, (str, int, float)) and not isinstance(v, bool)]
+        out["allowedValues"] = [redact(v) if isinstance(v, str) else v for v in allowed[:50]
+                                if isinstance(v, (str, int, float)) and not isinstance(v, bool)]
     out.setdefault("code", "unknown")
     out.setdefault("message", "")
     return out
 
 
-def error_items(body: dict) -> list[dict]:
+def error_items(body: dict, redact: Redact = _as_is) -> list[dict]:
     errors = body.get("errors")
-    return [clean_error(e) for e in errors] if isinstance(errors, list) else []
+    return [clean_error(e, redact) for e in errors] if isinstance(errors, list) else []
 
 
 def _data_items(body: dict) -> list:
@@ -83,7 +94,7 @@ def _data_items(body: dict) -> list:
     return data
 
 
-def _result(item: dict) -> tuple[dict | None, str | None]:
+def _result(item: dict, redact: Redact = _as_is) -> tuple[dict | None, str | None]:
     """One delivered video from an item, or why it cannot be used."""
     url = item.get("videoURL")
     if not isinstance(url, str) or len(url) > _URL_LIMIT or not url.startswith(("https://", "http://")):
@@ -91,6 +102,9 @@ def _result(item: dict) -> tuple[dict | None, str | None]:
     video_uuid = item.get("videoUUID")
     if video_uuid is not None and not (isinstance(video_uuid, str) and 0 < len(video_uuid) <= 100):
         return None, "its videoUUID is not a short string"
+    # A URL cannot be redacted and still work: one that carries a key is not kept at all.
+    if redact(url) != url or (video_uuid and redact(video_uuid) != video_uuid):
+        return None, "it carries an API key"
     result = {"videoURL": url, "videoUUID": video_uuid or url}
     seed = item.get("seed")
     if seed is not None:
@@ -105,7 +119,7 @@ def _result(item: dict) -> tuple[dict | None, str | None]:
     return result, None
 
 
-def task_updates(body: dict, task_uuids: list[str]) -> dict[str, TaskUpdate]:
+def task_updates(body: dict, task_uuids: list[str], redact: Redact = _as_is) -> dict[str, TaskUpdate]:
     """A getResponse answer as one TaskUpdate per asked task; items for other tasks are ignored."""
     updates = {u: TaskUpdate(u) for u in task_uuids}
     for item in _data_items(body):
@@ -115,17 +129,17 @@ def task_updates(body: dict, task_uuids: list[str]) -> dict[str, TaskUpdate]:
         status = item.get("status")
         status = status.lower() if isinstance(status, str) else ""
         if "videoURL" in item:
-            result, problem = _result(item)
+            result, problem = _result(item, redact)
             if problem:
                 update.malformed = f"A result from Runware could not be used: {problem}."
             elif not any(r["videoUUID"] == result["videoUUID"] for r in update.results):
                 update.results.append(result)
         elif status in _FAILED:
-            update.error = clean_error(item)
+            update.error = clean_error(item, redact)
         progress = item.get("progress")
         if isinstance(progress, int) and not isinstance(progress, bool) and 0 <= progress <= 100:
             update.progress = progress
-    for err in error_items(body):
+    for err in error_items(body, redact):
         update = updates.get(err.get("taskUUID"))
         if update is not None:
             update.error = err
@@ -134,7 +148,7 @@ def task_updates(body: dict, task_uuids: list[str]) -> dict[str, TaskUpdate]:
     return updates
 
 
-def task_details(body: dict, task_uuid: str) -> TaskUpdate:
+def task_details(body: dict, task_uuid: str, redact: Redact = _as_is) -> TaskUpdate:
     """getTaskDetails: the task's results if Runware still has them. Its items look like getResponse
     items (or carry them under `response`), so both shapes are read."""
     items, errors = [], list(body.get("errors") or []) if isinstance(body.get("errors"), list) else []
@@ -151,7 +165,7 @@ def task_details(body: dict, task_uuid: str) -> TaskUpdate:
             items.append(item)
     flat = {"data": [{**i, "taskUUID": i.get("taskUUID", task_uuid)} for i in items],
             "errors": [{**e, "taskUUID": e.get("taskUUID", task_uuid)} for e in errors]}
-    return task_updates(flat, [task_uuid])[task_uuid]
+    return task_updates(flat, [task_uuid], redact)[task_uuid]
 
 
 def account_summary(body: dict) -> dict:

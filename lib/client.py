@@ -17,7 +17,7 @@ from pathlib import Path
 
 import requests
 
-from . import answers
+from . import answers, logs
 from .answers import TaskUpdate
 from .budget import RateLimiter
 from .errors import ApiError
@@ -47,7 +47,8 @@ class _Retry(Exception):
 class RunwareClient:
     def __init__(self, api_key: str, api_url: str, *, connect_timeout: float = 5.0, read_timeout: float = 30.0,
                  limiter: RateLimiter | None = None, retries: int = 2, backoff: float = 0.5,
-                 deadline: float = 45.0, budget_wait: float = 5.0, extra_headers: dict | None = None):
+                 deadline: float = 45.0, budget_wait: float = 5.0, extra_headers: dict | None = None,
+                 resolve: netfetch.Resolver | None = None, is_public=None):
         if not api_key:
             raise ValueError("an API key is required")
         self._api_key = api_key
@@ -61,6 +62,14 @@ class RunwareClient:
         self.session = requests.Session()
         self.session.headers["User-Agent"] = "runware-video-studio"
         self.session.headers.update(extra_headers or {})
+        # A Watchdog can end these connections at a call's deadline (see _attempt).
+        self.session.mount("http://", netfetch.WatchedAdapter())
+        self.session.mount("https://", netfetch.WatchedAdapter())
+        # Result videos: from the API's own host, or from public addresses only (tests inject both).
+        self.fetch_policy = netfetch.FetchPolicy(self.api_url, resolve=resolve, is_public=is_public)
+        # What every string from the server goes through before anyone keeps it. By default this
+        # client's own key; the engine sets its KeyRing's redact (every key the process holds).
+        self.redact: answers.Redact = lambda text: logs.scrub(text, [self._api_key])
 
     def __repr__(self) -> str:
         return f"RunwareClient(api_url={self.api_url!r})"
@@ -107,12 +116,22 @@ class RunwareClient:
             raise ApiError("The studio's request budget for this minute is used up; it will retry shortly.",
                            retryable=True)
         started = time.monotonic()
+        # Timeouts are per read: a server sending its status line a byte at a time would hold the call
+        # for ever. The watchdog shuts the connection at the deadline, whatever is being read.
+        watch = netfetch.Watchdog(deadline)
         try:
             connect, read = self.timeout
-            with self.session.post(self.api_url, data=data, headers=headers, stream=True,
-                                   timeout=(connect, max(0.1, min(read, remaining)))) as resp:
-                raw = read_limited(resp, MAX_ANSWER_BYTES, deadline)
-                status, retry_after = resp.status_code, resp.headers.get("Retry-After")
+            try:
+                with watch, self.session.post(self.api_url, data=data, headers=headers, stream=True,
+                                              timeout=(connect, max(0.1, min(read, remaining)))) as resp:
+                    raw = read_limited(resp, MAX_ANSWER_BYTES, deadline)
+                    status, retry_after = resp.status_code, resp.headers.get("Retry-After")
+            except Exception:
+                if watch.fired:  # the failure is the shutdown's, not the server's
+                    raise TimeoutError() from None
+                raise
+            if watch.fired:  # what was read may have been cut short by the shutdown
+                raise TimeoutError()
         except ResponseTooLarge:
             raise _Retry(ApiError("Runware's answer was larger than any real answer.", retryable=True)) from None
         except TimeoutError:
@@ -143,7 +162,7 @@ class RunwareClient:
             if error.retryable:
                 raise _Retry(error, _retry_after(retry_after) if status in RETRY_STATUSES else None)
             raise error
-        errors = answers.error_items(body)
+        errors = answers.error_items(body, self.redact)
         if 200 <= status < 300:
             return body
         message = errors[0].get("message", "") if errors else ""
@@ -164,7 +183,7 @@ class RunwareClient:
                 log.debug("submit %s: already known (conflictTaskUUID), counted as accepted", task["taskUUID"])
                 return
             raise
-        for err in answers.error_items(body):
+        for err in answers.error_items(body, self.redact):
             if err.get("code") != "conflictTaskUUID":
                 raise ApiError(f"Runware refused the task: {err.get('message', '')}", status=400, errors=[err])
 
@@ -180,7 +199,7 @@ class RunwareClient:
                 body = {"data": [], "errors": exc.errors}
             else:
                 raise
-        return answers.task_updates(body, task_uuids)
+        return answers.task_updates(body, task_uuids, self.redact)
 
     def task_details(self, task_uuid: str) -> TaskUpdate:
         """getTaskDetails: what Runware still knows of a past task (for a re-check)."""
@@ -191,7 +210,7 @@ class RunwareClient:
                 body = {"data": [], "errors": exc.errors}
             else:
                 raise
-        return answers.task_details(body, task_uuid)
+        return answers.task_details(body, task_uuid, self.redact)
 
     def account(self) -> dict:
         """accountManagement getDetails: one cheap request that proves a key works; its balance."""
@@ -201,8 +220,8 @@ class RunwareClient:
 
     def download(self, url: str, dest: Path, *, max_bytes: int, deadline_seconds: float = 600.0) -> Path:
         """Stream a result video to `dest`, whole or not at all (DownloadError otherwise)."""
-        return netfetch.download(self.session, url, dest, max_bytes=max_bytes, timeout=self.timeout,
-                                 deadline_seconds=deadline_seconds)
+        return netfetch.download(url, dest, max_bytes=max_bytes, timeout=self.timeout,
+                                 deadline_seconds=deadline_seconds, policy=self.fetch_policy)
 
     def dry_run_cost(self, task: dict) -> float | None:
         """Validate a task and learn its cost without running it (X-Runware-Dry-Run)."""

@@ -142,6 +142,8 @@ class Engine:
             client = self._client_for(scope[0], key)
             if client is None:
                 return None
+            # Whatever the server says is scrubbed of every key this process holds before it is kept.
+            client.redact = self.keys.redact
             self._clients[scope] = client
         return client
 
@@ -319,7 +321,13 @@ class Engine:
             self._poll_failed(scope, jobs, exc)
             return
         for job in jobs:
-            self._apply(job, updates[job.task_uuid], client)
+            # One job's bad answer (or a failing write) must not strand the others of the poll under
+            # a lease until it expires: each is applied on its own, and a failed one is given back.
+            try:
+                self._apply(job, updates[job.task_uuid], client)
+            except Exception:
+                log.exception("applying a poll answer to a job failed")
+                self._give_back(job)
 
     def _poll_failed(self, scope, jobs: list[Job], exc: ApiError) -> None:
         now = time.time()
@@ -338,6 +346,15 @@ class Engine:
                 self.store.release(job, "timed_out", finished_at=now, error=self._timeout_error())
             else:
                 self.store.release(job, "update", error=note, next_at=now + delay)
+
+    def _give_back(self, job: Job) -> None:
+        """Release a job whose action failed unexpectedly, to be tried again after a pause."""
+        fresh = self.store.get(job.task_uuid)
+        if fresh is not None and fresh.lease_owner == self.owner:
+            try:
+                self.store.release(fresh, next_at=time.time() + self.config.poll_max)
+            except Exception:  # the lease then runs out on its own
+                log.exception("giving a job's lease back failed")
 
     def _timed_out(self, job: Job, now: float) -> bool:
         return now - (job.submitted_at or job.created_at) > self.config.job_timeout
@@ -420,7 +437,9 @@ class Engine:
                 return
             result["file"] = dest.name
             result.pop("download_error", None)
-            job = self.store.write(job, "fetched", results=results)
+            # Each result may take a whole download deadline: the lease is renewed with every write,
+            # or it could run out mid-job and another engine fetch the same videos.
+            job = self.store.lease(job, self.owner, lease, "fetched", results=results)
             if job is None:
                 return
         self.store.release(job, "partial" if job.error else "downloaded", finished_at=time.time(), next_at=None)

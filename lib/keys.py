@@ -9,6 +9,8 @@ from __future__ import annotations
 import hashlib
 import threading
 
+from . import logs
+
 
 def key_id(api_key: str) -> str:
     """A stable, non-reversible label for a key, to tell whose jobs are whose."""
@@ -19,6 +21,7 @@ class KeyRing:
     def __init__(self):
         self._keys: dict[str, str] = {}
         self._lock = threading.Lock()
+        logs.watch(self)  # log records are scrubbed of every key held here
 
     def __repr__(self) -> str:
         return f"KeyRing({len(self._keys)} keys)"
@@ -41,3 +44,8 @@ class KeyRing:
         """Every key held, for redacting them from what servers send back."""
         with self._lock:
             return list(self._keys.values())
+
+    def redact(self, text: str) -> str:
+        """`text` (from a server) with every key held replaced by ***: a server or proxy that echoes a key
+        must not get it stored, shown, logged or exported."""
+        return logs.scrub(text, self.secrets())

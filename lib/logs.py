@@ -2,18 +2,24 @@
 
 Two layers: the client never formats a key into a message, and, in case some other code does, a
 filter on the handlers scrubs what looks like a credential (a Bearer token, an "apiKey" value) and the
-configured key itself before a record is written. Keys users paste into their own session are NOT
-registered here: this module is shared by every session, and must never hold a user's key.
+configured key itself before a record is written. Keys users paste are never copied here (this module
+is shared by every session and must never hold a user's key): each KeyRing registers itself, held by a
+weak reference, and the filter asks the live rings for their keys at the moment it redacts.
 """
 from __future__ import annotations
 
 import logging
 import re
 import threading
+import weakref
 
 _secrets: set[str] = set()
+# KeyRings, weakly: a ring (and the keys in it) lives only as long as its runtime, never longer for us.
+_rings: "weakref.WeakSet" = weakref.WeakSet()
 _lock = threading.Lock()
 REDACTED = "***"
+# Very short values would redact ordinary words; real keys are long.
+MIN_SECRET = 8
 _CREDENTIAL_PATTERNS = [
     re.compile(r"(Bearer\s+)[^\s'\",}]+", re.IGNORECASE),
     re.compile(r"""(["']?api_?key["']?\s*[:=]\s*["']?)[^\s'",}]+""", re.IGNORECASE),
@@ -22,17 +28,31 @@ _CREDENTIAL_PATTERNS = [
 
 def register_secret(value: str) -> None:
     """Redact this exact value too (for the server's configured key)."""
-    # Very short values would redact ordinary words; real keys are long.
-    if value and len(value) >= 8:
+    if value and len(value) >= MIN_SECRET:
         with _lock:
             _secrets.add(value)
 
 
+def watch(ring) -> None:
+    """Redact every key `ring` holds (it has `secrets()`), for as long as the ring exists."""
+    with _lock:
+        _rings.add(ring)
+
+
+def scrub(text: str, secrets) -> str:
+    """`text` with each of these exact values (if long enough to be a key) replaced by ***."""
+    for secret in sorted({s for s in secrets if s and len(s) >= MIN_SECRET}, key=len, reverse=True):
+        text = text.replace(secret, REDACTED)
+    return text
+
+
 def redact(text: str) -> str:
     with _lock:
-        secrets = sorted(_secrets, key=len, reverse=True)
-    for secret in secrets:
-        text = text.replace(secret, REDACTED)
+        secrets = set(_secrets)
+        rings = list(_rings)
+    for ring in rings:
+        secrets.update(ring.secrets())
+    text = scrub(text, secrets)
     for pattern in _CREDENTIAL_PATTERNS:
         text = pattern.sub(lambda m: m.group(1) + REDACTED, text)
     return text
