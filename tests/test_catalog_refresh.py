@@ -18,6 +18,7 @@ from lib.runtime import Runtime
 from lib.settings import load_settings
 from lib.simulator.server import Simulator
 from lib.validation import validate_task
+from test_pages import click, data_dir, open_page, unescape  # noqa: F401  (data_dir is a fixture)
 
 REPO = Path(__file__).resolve().parents[1]
 NEW_AIR = "acme:newvid@1"
@@ -183,3 +184,15 @@ def test_a_cache_that_is_not_ours_falls_back_to_the_snapshot(tmp_path, content):
     cr.cache_path(settings).write_bytes(content)
     catalog = cr.catalog_for(settings)
     assert "refreshed" not in catalog.generated_from and catalog.known("runware:108@22")
+
+
+# -- the Settings page ---------------------------------------------------------------------------------------
+
+def test_the_settings_button_refreshes_the_catalog_in_use(data_dir, monkeypatch, sim):
+    monkeypatch.setenv("STUDIO_SCHEMA_URL", sim.base_url)
+    monkeypatch.setenv("STUDIO_CONTENT_URL", sim.base_url)
+    at = open_page("pages/settings.py")
+    assert any(unescape(m.value).startswith("102 models · bundled snapshot") for m in at.markdown)
+    click(at, "Refresh models catalog")
+    assert [unescape(s.value) for s in at.success] == ["3 models refreshed (1 new)."]
+    assert any(unescape(m.value).startswith("103 models · refreshed") for m in at.markdown)
