@@ -92,6 +92,7 @@ class Runtime:
         if self.demo:
             self.demo.start()
             self.keys.add(DEMO_KEY)
+            self._share_catalog_with_demo()
         self.engine.start()
         return self
 
@@ -190,6 +191,12 @@ class Runtime:
             self._balances[ident] = (time.monotonic(), future)
             return future
 
+    def _share_catalog_with_demo(self) -> None:
+        # The demo simulator stands in for Runware, which knows every refreshed model: it judges tasks
+        # by the catalog the app offers (the simulator reads its catalog afresh for every task).
+        if self.demo and self.demo.simulator:
+            self.demo.simulator.engine.catalog = self.catalog
+
     def refresh_catalog(self) -> Future:
         """Fetch the newest model schemas (lib/catalog_refresh.py) on the engine: a Future of a
         RefreshReport. The catalog in use changes only when the refresh gave usable models; a refresh
@@ -202,6 +209,7 @@ class Runtime:
                 report = catalog_refresh.refresh(self.settings)
                 if report.ok:
                     self.catalog = catalog_refresh.catalog_for(self.settings)
+                    self._share_catalog_with_demo()
                 return report
 
             self._refreshing = self.engine.call(run)

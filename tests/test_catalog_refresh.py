@@ -107,6 +107,8 @@ def test_the_runtime_uses_the_refreshed_catalog(tmp_path, sim):
         assert not runtime.catalog.known(NEW_AIR)
         report = runtime.refresh_catalog().result(timeout=30)
         assert report.ok and runtime.catalog.known(NEW_AIR)
+        # The demo simulator plays Runware, which knows the refreshed models too.
+        assert runtime.demo.simulator.engine.catalog.known(NEW_AIR)
     finally:
         runtime.stop()
 
