@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from . import catalog_refresh, logs
 from .shared_budget import SharedRateLimiter
-from .catalog import Catalog, load_catalog
+from .catalog import Catalog
 from .client import KEY_PROBLEMS, RunwareClient
 from .demo import DEMO_KEY, DemoBackend
 from .engine import Engine, EngineConfig, abandoned_note
