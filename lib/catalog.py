@@ -285,3 +285,12 @@ def is_air(text: str) -> bool:
 def load_catalog(path: str | None = None) -> Catalog:
     with open(path or CATALOG_PATH, encoding="utf-8") as f:
         return Catalog(json.load(f))
+
+
+if __name__ == "__main__":
+    # `python -m lib.catalog refresh`: the refresh lives in its own module (it needs the network).
+    import sys
+
+    from lib.catalog_refresh import main
+
+    sys.exit(main())

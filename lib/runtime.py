@@ -14,14 +14,15 @@ import time
 from concurrent.futures import Future
 from dataclasses import dataclass
 
-from . import logs, mediacap, spend, workspaces
+from . import catalog_refresh, logs, mediacap, spend, workspaces
 from .shared_budget import SharedRateLimiter
-from .catalog import Catalog, load_catalog
+from .catalog import Catalog
 from .client import KEY_PROBLEMS, RunwareClient
 from .demo import DEMO_KEY, DemoBackend
 from .engine import Engine, EngineConfig, abandoned_note
 from .errors import ApiError
 from .keys import KeyRing, key_id
+from .catalog_refresh import RefreshReport
 from .settings import Settings
 from .store import Job, JobStore
 
@@ -32,6 +33,8 @@ DOUBLE_SUBMIT_SECONDS = 2.0
 # How often the media folder cap is enforced besides after downloads (seconds).
 HOUSEKEEPING_SECONDS = 60.0
 WEBHOOK_PREFIX = "/webhooks/runware"
+# A balance is asked for at most once a minute per key: Settings re-renders often.
+BALANCE_CACHE_SECONDS = 60.0
 
 
 def _new_token() -> str:
@@ -43,6 +46,12 @@ class KeyCheck:
     ok: bool
     message: str
     balance: float | None = None
+
+
+@dataclass(frozen=True)
+class Balance:
+    usd: float | None  # None when Runware did not say
+    message: str = ""
 
 
 def request_hash(task: dict) -> str:
@@ -57,7 +66,12 @@ class Runtime:
         self.settings = settings
         logs.configure(settings.log_level)
         logs.register_secret(settings.api_key)  # the server's own key
-        self.catalog = catalog or load_catalog()
+        logs.register_secret(settings.operator_token)
+        # A fresh refreshed catalog (catalog-cache.json) when there is one, else the bundled snapshot.
+        self.catalog = catalog or catalog_refresh.catalog_for(settings)
+        self._refreshing: Future | None = None
+        self._balances: dict[tuple[str, str], tuple[float, Future]] = {}
+        self._asks_lock = threading.Lock()  # not self._lock: making a client takes that one
         self.store = JobStore.open(settings.database_url)
         self.keys = KeyRing()
         self.server_key_id = self.keys.add(settings.api_key) if settings.api_key else None
@@ -92,6 +106,7 @@ class Runtime:
         if self.demo:
             self.demo.start()
             self.keys.add(DEMO_KEY)
+            self._share_catalog_with_demo()
         self.engine.start()
         if self.settings.max_media_gb > 0:
             self._housekeeper = threading.Thread(target=self._housekeep_loop, name="studio-housekeeping",
@@ -166,6 +181,64 @@ class Runtime:
             return KeyCheck(True, "Runware accepted the key.", account.get("balance"))
 
         return self.engine.call(check)
+
+    def balance(self, session_key: str | None = None) -> Future:
+        """The Runware balance (a Future of a Balance), asked by the engine: of a pasted key when given,
+        else of the server's key, else of the demo simulator. Kept a minute per key; a failed answer
+        is not kept, so the next look asks again."""
+        if session_key:
+            key, label = session_key, self.settings.api_url
+        elif self.settings.api_key:
+            key, label = self.settings.api_key, self.settings.api_url
+        else:
+            key, label = DEMO_KEY, self.demo.label
+        ident = (label, key_id(key))
+        with self._asks_lock:
+            at, known = self._balances.get(ident, (0.0, None))
+            if known is not None and time.monotonic() - at < BALANCE_CACHE_SECONDS and (
+                    not known.done() or (known.exception() is None and known.result().usd is not None)):
+                return known
+            client = self._client_for(label, key, retries=0, deadline=10.0)
+
+            def ask() -> Balance:
+                if client is None:
+                    return Balance(None, "This API is not reachable from here.")
+                try:
+                    return Balance(client.account().get("balance"))
+                except ApiError as exc:
+                    if exc.status in KEY_PROBLEMS and exc.status != 402:
+                        return Balance(None, "Runware refused this key.")
+                    return Balance(None, "Runware could not be asked right now.")
+                finally:
+                    client.close()
+
+            future = self.engine.call(ask)
+            self._balances[ident] = (time.monotonic(), future)
+            return future
+
+    def _share_catalog_with_demo(self) -> None:
+        # The demo simulator stands in for Runware, which knows every refreshed model: it judges tasks
+        # by the catalog the app offers (the simulator reads its catalog afresh for every task).
+        if self.demo and self.demo.simulator:
+            self.demo.simulator.engine.catalog = self.catalog
+
+    def refresh_catalog(self) -> Future:
+        """Fetch the newest model schemas (lib/catalog_refresh.py) on the engine: a Future of a
+        RefreshReport. The catalog in use changes only when the refresh gave usable models; a refresh
+        already running is shared, not doubled."""
+        with self._asks_lock:
+            if self._refreshing is not None and not self._refreshing.done():
+                return self._refreshing
+
+            def run() -> RefreshReport:
+                report = catalog_refresh.refresh(self.settings)
+                if report.ok:
+                    self.catalog = catalog_refresh.catalog_for(self.settings)
+                    self._share_catalog_with_demo()
+                return report
+
+            self._refreshing = self.engine.call(run)
+            return self._refreshing
 
     # -- intents from pages ---------------------------------------------------------------------------
 

@@ -15,6 +15,8 @@ from typing import Mapping
 from dotenv import dotenv_values
 
 DEFAULT_API_URL = "https://api.runware.ai/v1"
+DEFAULT_SCHEMA_URL = "https://schemas.runware.ai"
+DEFAULT_CONTENT_URL = "https://content.runware.ai"
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,14 @@ class Settings:
     workspace_daily_budget_usd: float = 0.0
     # Past this size the oldest local copies of finished jobs are removed (0: off).
     max_media_gb: float = 0.0
+    # Where a catalog refresh reads each model's requestSchema and the curated model list (no key needed).
+    schema_url: str = DEFAULT_SCHEMA_URL
+    content_url: str = DEFAULT_CONTENT_URL
+    # A refreshed catalog older than this (seconds) is ignored and the bundled snapshot used instead.
+    catalog_max_age: float = 7 * 24 * 3600.0
+    # In per-user mode, who may refresh the catalog and see the server key's balance: whoever opened the
+    # app with ?operator=<this>. Empty: nobody (in single mode everyone is the operator anyway).
+    operator_token: str = field(default="", repr=False)
 
     @property
     def has_key(self) -> bool:
@@ -94,6 +104,10 @@ ENV_NAMES = {
     "daily_budget_usd": "STUDIO_DAILY_BUDGET_USD",
     "workspace_daily_budget_usd": "STUDIO_WORKSPACE_DAILY_BUDGET_USD",
     "max_media_gb": "STUDIO_MAX_MEDIA_GB",
+    "schema_url": "STUDIO_SCHEMA_URL",
+    "content_url": "STUDIO_CONTENT_URL",
+    "catalog_max_age": "STUDIO_CATALOG_MAX_AGE",
+    "operator_token": "STUDIO_OPERATOR_TOKEN",
 }
 
 _CHOICES = {"workspaces": ("single", "per-user"),
@@ -150,9 +164,12 @@ def load_settings(*, secrets: Mapping | None = None, environ: Mapping | None = N
             if source is not None and source != "":
                 values[f.name] = _convert(f.name, source, f.type)
                 break
-    for name in ("api_url", "public_url"):
+    for name in ("api_url", "public_url", "schema_url", "content_url"):
         if values.get(name):
             values[name] = values[name].rstrip("/")
+    for name in ("schema_url", "content_url"):
+        if values.get(name) and not values[name].startswith(("https://", "http://")):
+            raise SettingsError(f"{ENV_NAMES[name]} must be an http(s) address")
     if values.get("public_url") and not values["public_url"].startswith(("https://", "http://")):
         raise SettingsError("STUDIO_PUBLIC_URL must be an http(s) address")
     return Settings(**values)

@@ -42,3 +42,7 @@ st.table({"Setting": list(rows), "Value": list(rows.values())})
 with st.expander("How to change these"):
     st.markdown("Set them in the environment, a `.env` file or `.streamlit/secrets.toml`:")
     st.code("\n".join(f"{env}=..." for env in ENV_NAMES.values()))
+
+import studio_settings_ui  # noqa: E402  (kept apart so this page's own lines merge easily)
+
+studio_settings_ui.account_and_catalog(s)

@@ -21,6 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from ..catalog import Catalog, load_catalog
+from . import content
 from .accounts import Accounts, refusal, well_formed
 from .engine import Engine
 from .faults import Faults
@@ -377,6 +378,10 @@ class Handler(BaseHTTPRequestHandler):
             return self._json(200, self.server.stats.snapshot())
         if path == "/health":
             return self._json(200, {"ok": True})
+        # The schema and content services' stand-ins (catalog refresh): read-only, from the catalog.
+        served = content.answer(self.server.engine.catalog, path, self.path.partition("?")[2])
+        if served is not None:
+            return self._json(*served)
         if not path.startswith("/video/"):
             return self._json(404, error("notFound", "Not found."))
         video_uuid = path.rsplit("/", 1)[-1].split(".", 1)[0]
