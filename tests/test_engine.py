@@ -980,3 +980,45 @@ def test_the_same_request_again_after_the_double_submit_window_is_a_new_job(make
     force(runtime.store, first["taskUUID"], created_at=time.time() - 3)  # 3 s ago
     studio.submit({**first, "taskUUID": video_task()["taskUUID"]})
     assert runtime.store.count() == 2
+
+
+# -- issue 9: what a hostile or flaky server must not do ----------------------------------------------------
+
+def test_one_task_not_found_never_writes_an_accepted_job_off(make_engine, mp4_bytes, tmp_path):
+    answers = iter(["gone", "ready"])
+
+    def poll(uuids):
+        u = uuids[0]
+        if next(answers, "ready") == "gone":
+            return 400, {"errors": [{"code": "taskNotFound", "taskUUID": u, "message": "No such task."}]}
+        return 200, {"data": [success_item(u, fake.video_url("v.mp4"), "v-1")]}
+
+    with FakeRunware(poll=poll, videos={"v.mp4": mp4_bytes}) as fake:
+        engine = make_engine(fake.api)
+        task = add(engine.store, fake.api)
+        job = settled(engine.store, task["taskUUID"])
+    assert job.status == "success", job.error
+
+
+def test_a_task_runware_never_knows_again_fails_as_gone_and_offers_recheck(make_engine, tmp_path):
+    def poll(uuids):
+        return 400, {"errors": [{"code": "taskNotFound", "taskUUID": uuids[0], "message": "No such task."}]}
+
+    with FakeRunware(poll=poll) as fake:
+        engine = make_engine(fake.api)
+        task = add(engine.store, fake.api)
+        job = settled(engine.store, task["taskUUID"])
+        asked_details = len(fake.posts("getTaskDetails"))
+    assert job.status == "error" and job.error["code"] == "resultGone"
+    assert asked_details >= 1  # getTaskDetails was asked before giving up
+    from lib.studio import RECHECKABLE
+    assert job.error["code"] in RECHECKABLE
+
+
+def test_a_half_download_left_by_a_killed_process_is_removed_at_start(make_engine, tmp_path):
+    media = tmp_path / "media"
+    media.mkdir()
+    leftover = media / ".part-abc123.mp4"
+    leftover.write_bytes(b"\x00" * 1000)
+    make_engine("http://127.0.0.1:9/v1")
+    assert not leftover.exists()

@@ -636,3 +636,15 @@ def test_a_card_says_when_its_local_copy_was_removed_by_the_media_cap(data_dir):
                     results=[{"videoUUID": "v-e", "seed": 3, "evicted": True}])
     at = open_page("pages/history.py", job=uuid)
     assert EVICTED_NOTE in captions(at)
+
+
+def test_the_same_request_from_two_tabs_of_a_workspace_makes_one_job_and_says_so(data_dir):
+    tabs = [open_page(), open_page()]
+    for at in tabs:
+        at.selectbox(key="f_model").set_value("runware:108@22")
+        at.text_area(key="f_prompt").set_value("Two tabs, one wish")
+        run(at)
+    click(tabs[0], "Generate")
+    click(tabs[1], "Generate")
+    assert store_for(data_dir).count() == 1
+    assert any("Already submitted" in t.value for t in tabs[1].toast)
