@@ -52,6 +52,7 @@ def _runtime():
 def main() -> None:
     st.set_page_config(page_title="Runware Video Studio", page_icon="🎬", layout="wide")
     studio = ui.studio()
+    st.set_page_config(page_title=ui.tab_title(studio))
     pages = {
         "generate": st.Page("pages/generate.py", title="Generate", icon=":material/movie:", default=True),
         "history": st.Page("pages/history.py", title="History", icon=":material/history:", url_path="history"),

@@ -18,8 +18,11 @@ from lib.runtime import Runtime
 from lib.settings import Settings, SettingsError, load_settings, valid_api_key
 from lib.studio import LOCAL_WORKSPACE, Studio, open_studio
 
-STATUS_ICONS = {"queued": "⏳", "submitting": "📤", "processing": "⚙️", "downloading": "⬇️", "success": "✅",
-                "error": "❌", "timeout": "⌛", "cancelled": "⏹️"}
+# Streamlit's Material icons: they render without a colour-emoji font.
+STATUS_ICONS = {"queued": ":material/schedule:", "submitting": ":material/upload:",
+                "processing": ":material/progress_activity:", "downloading": ":material/download:",
+                "success": ":material/check_circle:", "error": ":material/error:",
+                "timeout": ":material/timer_off:", "cancelled": ":material/cancel:"}
 # The live view re-reads the store (no network) this often: quickly while jobs run, slowly when idle.
 BUSY_REFRESH, IDLE_REFRESH = 1.0, 5.0
 KEY_CHECK_SECONDS = 12.0
@@ -163,9 +166,7 @@ def elapsed(job) -> str:
     return f"{max(0, end - job.created_at):.0f} s"
 
 
-STATUS_WORDS = {"processing": "processing", "queued": "queued (waiting for capacity)", "submitting": "submitting",
-                "downloading": "downloading", "success": "done", "error": "failed", "timeout": "timed out",
-                "cancelled": "cancelled"}
+STATUS_WORDS = {**js.WORDS, js.QUEUED: "queued (waiting for capacity)"}
 
 
 def status_line(job) -> str:
@@ -197,16 +198,17 @@ def _is_number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def job_details_line(job) -> str:
+def job_details_line(job, simulated: bool = False) -> str:
     """Model, size, length, seeds and cost as Markdown. Seeds and cost come from a server: only numbers
-    are shown (the answer checks make them numbers; a store written otherwise still shows no markup)."""
+    are shown (the answer checks make them numbers; a store written otherwise still shows no markup).
+    A demo job's cost is the simulator's figure: labelled so, nothing was charged."""
     model = f"`{job.model}`" if _AIR_LIKE.fullmatch(str(job.model)) else plain(job.model)
     parts = [model, f"{job.width}x{job.height}" if job.width else "", f"{job.duration:g} s" if job.duration else ""]
     seeds = [str(r["seed"]) for r in job.results if isinstance(r.get("seed"), int) and not isinstance(r["seed"], bool)]
     if seeds:
         parts.append("seed " + ", ".join(seeds))
     if _is_number(job.cost):
-        parts.append(f"${job.cost:.3f}")
+        parts.append(f"\\${job.cost:.3f}" + (" (simulated)" if simulated else ""))
     return " · ".join(p for p in parts if p)
 
 
@@ -252,14 +254,91 @@ def job_actions(s: Studio, job, key: str) -> None:
 
 def job_card(s: Studio, job) -> None:
     with st.container(border=True):
-        st.markdown(f"**{status_line(job)}**  \n{job_details_line(job)}")
-        if job.status == js.PROCESSING and job.progress is not None:
-            st.progress(job.progress / 100)
+        st.markdown(f"**{status_line(job)}**{ready_count(job)}  \n{model_label(s, job)}  \n"
+                    f"{job_details_line(job, s.demo_job(job))}")
+        if job.status == js.PROCESSING and _is_number(job.progress):
+            st.progress(int(job.progress) / 100)
         st.text(job.prompt if len(job.prompt) < 300 else job.prompt[:300] + "…")
         for i in range(len(job.results)):
             video_player(s, job, i)
         error_box(s, job)
         job_actions(s, job, key=job.task_uuid)
+        card_links(s, job)
+
+
+def ready_count(job) -> str:
+    """"2 of 4 ready" while a multi-video job is under way."""
+    if job.number_results > 1 and job.pending:
+        ready = sum(1 for r in job.results if r.get("file"))
+        return f" · {ready} of {job.number_results} ready"
+    return ""
+
+
+def model_label(s: Studio, job) -> str:
+    model = s.catalog.get(job.model) if s.catalog.known(job.model) else None
+    return plain(model.name) if model else "Custom model"
+
+
+def card_links(s: Studio, job) -> None:
+    """Details, re-run, use this seed and delete, right on the card."""
+    left, mid, right, last = st.columns(4)
+    left.page_link("pages/history.py", label="Details", icon=":material/info:",
+                   query_params={"job": job.task_uuid, **workspace_params(s)})
+    if mid.button("Re-run", key=f"card-rerun-{job.task_uuid}", icon=":material/replay:",
+                  help="Fill the form with this job's settings."):
+        prefill(job.task)
+    seed = next((r["seed"] for r in job.results if isinstance(r.get("seed"), int)), None)
+    if seed is not None and right.button("Use this seed", key=f"card-seed-{job.task_uuid}", icon=":material/casino:",
+                                         help=f"Fill the form with this job's settings and seed {seed}."):
+        prefill({**job.task, "seed": seed})
+    if not job.pending and last.button("Delete", key=f"card-delete-{job.task_uuid}", icon=":material/delete:",
+                                       help="Asks first; removes the job and its local videos."):
+        st.session_state["confirm_delete"] = job.task_uuid
+    if st.session_state.get("confirm_delete") == job.task_uuid:
+        confirm_delete(s, job)
+
+
+def prefill(task: dict) -> None:
+    st.session_state["prefill_task"] = task
+    st.switch_page("pages/generate.py")
+
+
+def _drop_confirmation() -> None:
+    st.session_state.pop("confirm_delete", None)
+
+
+@st.dialog("Delete this job?", on_dismiss=_drop_confirmation)
+def confirm_delete(s: Studio, job) -> None:
+    """Asks first, says what was deleted, and leaves nothing else selected in its place."""
+    st.text(job.prompt if len(job.prompt) < 200 else job.prompt[:200] + "…")
+    st.caption("This removes the job from History and its local videos. It cannot be undone.")
+    yes, no = st.columns(2)
+    if yes.button("Delete", type="primary", key=f"confirm-delete-{job.task_uuid}"):
+        _drop_confirmation()
+        if s.delete(job):
+            st.session_state["flash"] = f"Deleted the job “{job.prompt[:80]}”."
+        st.session_state["h_table_generation"] = st.session_state.get("h_table_generation", 0) + 1
+        st.query_params.pop("job", None)
+        st.rerun()
+    if no.button("Keep it", key=f"keep-{job.task_uuid}"):
+        _drop_confirmation()
+        st.rerun()
+
+
+def show_flash() -> None:
+    """Messages left for this page: what was deleted, which jobs finished meanwhile."""
+    if st.session_state.get("flash"):
+        st.toast(st.session_state.pop("flash"), icon=":material/delete:")
+    for prompt in st.session_state.pop("finished_toasts", []):
+        st.toast(f"Finished: {prompt[:80]}", icon=":material/check_circle:")
+
+
+def tab_title(s: Studio) -> str:
+    """The browser tab says what is going on while the user looks elsewhere."""
+    running, done = s.pending_count(), st.session_state.get("finished_count", 0)
+    counts = [f"{running} running" if running else "", f"{done} done" if done else ""]
+    counts = ", ".join(c for c in counts if c)
+    return f"({counts}) Runware Video Studio" if counts else "Runware Video Studio"
 
 
 def _monitor_body(s: Studio, compact: bool, limit: int) -> None:
@@ -268,7 +347,7 @@ def _monitor_body(s: Studio, compact: bool, limit: int) -> None:
     pending = s.pending_count()
     if compact:
         if pending:
-            st.caption(f"⚙️ {pending} job(s) running")
+            st.caption(f":material/progress_activity: {pending} job(s) running")
     else:
         for job in jobs:
             job_card(s, job)
@@ -276,6 +355,9 @@ def _monitor_body(s: Studio, compact: bool, limit: int) -> None:
     seen = st.session_state.get("seen_finished")
     st.session_state["seen_finished"] = finished
     newly = finished - seen if seen is not None else set()
+    if newly:
+        st.session_state["finished_toasts"] = [j.prompt for j in jobs if j.task_uuid in newly]
+        st.session_state["finished_count"] = st.session_state.get("finished_count", 0) + len(newly)
     # A job that finished changes other parts of the page (history, gallery); a new pace needs a new
     # timer. Both take a full rerun; everything else stays inside this fragment.
     busy = pending > 0
@@ -303,6 +385,11 @@ def history_frame(s: Studio):
         st.session_state["history_df"] = shape(s.store.frame(s.workspace))
         st.session_state["history_version"] = (s.workspace, version)
     return st.session_state["history_df"]
+
+
+def workspace_params(s: Studio) -> dict:
+    """Query parameters a link must carry to open in the same workspace (per-user mode only)."""
+    return {"ws": s.workspace} if s.settings.workspaces == "per-user" else {}
 
 
 def workspace_suffix(s: Studio) -> str:

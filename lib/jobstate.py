@@ -21,6 +21,10 @@ IN_FLIGHT = (SUBMITTING, PROCESSING)
 FINISHED = (SUCCESS, ERROR, TIMEOUT, CANCELLED)
 ALL = PENDING + FINISHED
 
+# What people read, everywhere a status is shown (cards, History, filters).
+WORDS = {QUEUED: "queued", SUBMITTING: "submitting", PROCESSING: "processing", DOWNLOADING: "downloading",
+         SUCCESS: "done", ERROR: "failed", TIMEOUT: "timed out", CANCELLED: "cancelled"}
+
 SAME = None  # the event keeps the status
 
 # event -> (statuses it may start from, status it leads to)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from . import jobstate as js
-from .demo import DEMO_KEY
+from .demo import DEMO_KEY, DEMO_LABEL
 from .keys import key_id
 from .runtime import Runtime
 from .store import Job
@@ -69,6 +69,10 @@ class Studio:
         return job.workspace == self.workspace and self.runtime.delete(job)
 
     # -- what a page may offer ------------------------------------------------------------------------
+
+    def demo_job(self, job: Job) -> bool:
+        """Made on the bundled simulator: its costs are simulated, nothing was charged."""
+        return job.api_url.startswith(DEMO_LABEL)
 
     def can_recheck(self, job: Job) -> bool:
         """A job Runware accepted that ended without every video: asking again may still find them."""

@@ -10,6 +10,7 @@ COLUMNS = 3
 
 s = ui.studio()
 ui.mode_banner(s)
+ui.show_flash()
 st.title("Gallery")
 df = ui.history_frame(s)
 done = df[(df["status"] == "success") & (df["video_files"].str.len() > 0)]

@@ -128,6 +128,7 @@ def on_generate() -> None:
 
 apply_prefill()
 ui.mode_banner(s)
+ui.show_flash()
 st.title("Generate a video")
 form, jobs = st.columns([3, 2], gap="large")
 

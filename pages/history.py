@@ -3,12 +3,14 @@ import json
 
 import streamlit as st
 
+from lib import jobstate as js
 from lib.history import filter_jobs, to_csv, to_json
 from lib.request import redact_images
 import studio_ui as ui
 
 s = ui.studio()
 ui.mode_banner(s)
+ui.show_flash()
 st.title("History")
 df = ui.history_frame(s)
 if df.empty:
@@ -18,13 +20,14 @@ if df.empty:
     st.stop()
 
 left, mid, right = st.columns([2, 2, 3])
-statuses = left.multiselect("Status", sorted(df["status"].unique()), key="h_status")
+statuses = left.multiselect("Status", sorted(df["status"].unique()), key="h_status",
+                            format_func=lambda status: js.WORDS.get(status, status))
 models = mid.multiselect("Model", sorted(df["model"].unique()), key="h_model")
 text = right.text_input("Search prompt or task id", key="h_text")
 shown = filter_jobs(df, statuses=statuses, models=models, text=text)
 st.caption(f"{len(shown)} of {len(df)} jobs")
 
-table = shown.assign(video=shown["video"].map(ui.absolute_video_url, na_action="ignore"),
+table = shown.assign(status=shown["status"].map(lambda status: js.WORDS.get(status, status)), video=shown["video"].map(ui.absolute_video_url, na_action="ignore"),
                      job_link=shown["job_link"] + ui.workspace_suffix(s))
 # The table and the chosen job's details side by side: the details never land below the fold.
 listing, details = st.columns([3, 2], gap="large")
@@ -51,30 +54,6 @@ with listing:
     export_right.download_button("Export JSON", lambda: to_json(shown), "studio-history.json", "application/json")
 
 
-def _drop_confirmation() -> None:
-    st.session_state.pop("h_confirm_delete", None)
-
-
-@st.dialog("Delete this job?", on_dismiss=_drop_confirmation)
-def confirm_delete(job) -> None:
-    st.text(job.prompt if len(job.prompt) < 200 else job.prompt[:200] + "…")
-    st.caption("This removes the job from History and its local videos. It cannot be undone.")
-    yes, no = st.columns(2)
-    if yes.button("Delete", type="primary", key=f"confirm-delete-{job.task_uuid}"):
-        _drop_confirmation()
-        if s.delete(job):
-            st.session_state["h_flash"] = f"Deleted the job “{job.prompt[:80]}”."
-        st.session_state["h_table_generation"] = st.session_state.get("h_table_generation", 0) + 1
-        st.query_params.pop("job", None)
-        st.rerun()
-    if no.button("Keep it", key=f"keep-{job.task_uuid}"):
-        _drop_confirmation()
-        st.rerun()
-
-
-if st.session_state.get("h_flash"):
-    st.toast(st.session_state.pop("h_flash"), icon=":material/delete:")
-
 # The selection is by position and outlives changes to the table: a stale one is ignored.
 rows = [r for r in (event.selection.rows if event else []) if r < len(shown)]
 selected = shown.iloc[rows[0]]["task_uuid"] if rows else st.query_params.get("job")
@@ -88,7 +67,8 @@ with details:
         st.caption("Select a row to see the job's details, video and actions here.")
         st.stop()
     st.subheader("Job details")
-    st.markdown(f"**{ui.status_line(job)}**  \n{ui.job_details_line(job)}  \n`{job.task_uuid}`")
+    st.markdown(f"**{ui.status_line(job)}**  \n{ui.model_label(s, job)}  \n"
+                f"{ui.job_details_line(job, s.demo_job(job))}  \n`{job.task_uuid}`")
     st.text(job.prompt)
     ui.error_box(s, job)
     for i in range(len(job.results)):
@@ -104,7 +84,7 @@ with details:
         ui.job_actions(s, job, key=job.task_uuid)
     if not job.pending and c.button("Delete", icon="🗑️", key=f"delete-{job.task_uuid}",
                                     help="Asks first; removes the job and its local videos."):
-        st.session_state["h_confirm_delete"] = job.task_uuid
+        st.session_state["confirm_delete"] = job.task_uuid
     # The question stays open (across reruns) until it is answered or dismissed.
-    if st.session_state.get("h_confirm_delete") == job.task_uuid:
-        confirm_delete(job)
+    if st.session_state.get("confirm_delete") == job.task_uuid:
+        ui.confirm_delete(s, job)

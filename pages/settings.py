@@ -7,6 +7,7 @@ import studio_ui as ui
 
 s = ui.studio()
 ui.mode_banner(s)
+ui.show_flash()
 st.title("Settings & status")
 cfg = s.settings
 demo = s.runtime.demo

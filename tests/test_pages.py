@@ -493,7 +493,7 @@ def test_history_lists_and_filters(history):
     at = open_page("pages/history.py")
     assert "4 of 4 jobs" in captions(at)
     status = at.multiselect(key="h_status")
-    assert sorted(status.options) == ["error", "success", "timeout"]
+    assert sorted(status.options) == ["done", "failed", "timed out"]  # the words cards use
     status.set_value(["success"])
     run(at)
     assert "2 of 4 jobs" in captions(at)
@@ -648,3 +648,33 @@ def test_the_same_request_from_two_tabs_of_a_workspace_makes_one_job_and_says_so
     click(tabs[1], "Generate")
     assert store_for(data_dir).count() == 1
     assert any("Already submitted" in t.value for t in tabs[1].toast)
+
+
+# -- job cards (issue 13) ---------------------------------------------------------------------------------
+
+def test_a_job_card_names_the_model_and_offers_details_rerun_seed_and_delete(data_dir):
+    demo_job(store_for(data_dir), "success", model="klingai:5@3", prompt="A card with everything",
+             results=[{"videoUUID": "v-c", "seed": 77, "cost": 0.92}], width=1920, height=1080)
+    force(store_for(data_dir), store_for(data_dir).jobs()[0].task_uuid, cost=0.92)
+    at = open_page()
+    card = unescape(next(m.value for m in at.markdown if "done" in m.value))
+    assert "Kling 2.1 Master" in card
+    assert "(simulated)" in card  # a demo job's cost: nothing was charged
+    labels = [b.label for b in at.button]
+    assert {"Re-run", "Use this seed", "Delete"} <= set(labels)
+    assert any(link.label == "Details" for link in at.get("page_link"))
+
+
+def test_use_this_seed_fills_the_form_with_the_jobs_seed(data_dir):
+    demo_job(store_for(data_dir), "success", prompt="Seed me", results=[{"videoUUID": "v-s", "seed": 4242}])
+    at = open_page()
+    click(at, "Use this seed")
+    assert at.text_area(key="f_prompt").value == "Seed me"
+    assert at.text_input(key="f_seed").value == "4242"
+
+
+def test_the_tab_title_counts_running_and_finished_jobs(data_dir):
+    import studio_ui
+    demo_job(store_for(data_dir), "queued", prompt="Still waiting")
+    at = open_page()
+    assert "1 running" in studio_ui.tab_title(at.session_state["studio"])
