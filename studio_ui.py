@@ -13,7 +13,7 @@ import streamlit as st
 from lib import jobstate as js, mediacap
 from lib.history import shape
 from lib.keys import key_id
-from lib.media import video_url
+from lib.media import download_name, video_url
 from lib.runtime import Runtime
 from lib.settings import Settings, SettingsError, load_settings, valid_api_key
 from lib.studio import LOCAL_WORKSPACE, Studio, open_studio
@@ -191,7 +191,10 @@ def video_player(s: Studio, job, index: int = 0) -> None:
     # Served from disk by the /videos route; only without a browser URL (e.g. AppTest) read it in.
     st.video(url or str(path))
     if url:
-        st.link_button("Download", url + "?download=1", icon="⬇️")
+        count = len(job.results)
+        label = "Download" if count == 1 else f"Download video {index + 1} of {count}"
+        name = download_name(job.prompt, result.get("seed"), index, count, path.suffix)
+        st.link_button(label, f"{url}?download=1&as={name}", icon=":material/download:")
 
 
 def _is_number(value) -> bool:

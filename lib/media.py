@@ -27,6 +27,17 @@ def local_path(media_dir: Path, task_uuid: str, index: int, output_format: str =
     return Path(media_dir) / file_name(task_uuid, index, output_format)
 
 
+_DOWNLOAD_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}\.(mp4|webm|mov)$")
+
+
+def download_name(prompt: str, seed, index: int, count: int, suffix: str) -> str:
+    """A file name people recognise: the prompt's first words, the seed, and which video of several."""
+    words = re.sub(r"[^a-z0-9]+", "-", prompt.lower()).strip("-")[:48].strip("-") or "video"
+    parts = [words] + ([f"seed-{seed}"] if isinstance(seed, int) and not isinstance(seed, bool) else [])
+    parts += [f"{index + 1}-of-{count}"] if count > 1 else []
+    return "-".join(parts)[:80].strip("-") + suffix
+
+
 def find(media_dir: Path, name: str) -> Path | None:
     """The file a /videos/<name> request may serve: only names the studio writes, only in its folder."""
     if not _NAME.match(name):
@@ -46,7 +57,9 @@ def video_routes(media_dir_of: Callable[[], Path]) -> list[Route]:
         # Names are taskUUIDs: random, so a link is a capability; the bytes never change once written.
         headers = {"Cache-Control": "private, max-age=86400", "X-Content-Type-Options": "nosniff"}
         if request.query_params.get("download"):
-            headers["Content-Disposition"] = f'attachment; filename="{name}"'
+            wanted = request.query_params.get("as", "")
+            label = wanted if _DOWNLOAD_NAME.match(wanted) and wanted.endswith(path.suffix) else name
+            headers["Content-Disposition"] = f'attachment; filename="{label}"'
         return FileResponse(path, media_type=_MIME[path.suffix[1:]], headers=headers)
 
     return [Route(ROUTE_PREFIX + "/{name}", endpoint, methods=["GET", "HEAD"])]

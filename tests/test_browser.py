@@ -201,10 +201,14 @@ def test_generate_plays_from_the_app_and_lands_in_history(browser, demo_app, sha
 
     # The Download button points at the same file, as an attachment; the route honours ranges.
     download = page.get_by_role("link", name=re.compile("Download"))
-    assert download.get_attribute("href") == info["src"] + "?download=1"
-    r = page.request.get(info["src"] + "?download=1")
+    href = download.get_attribute("href")
+    assert href.startswith(info["src"] + "?download=1&as=a-red-fox-trotting")
+    r = page.request.get(href)
     assert r.status == 200 and r.headers["content-type"] == "video/mp4"
-    assert "attachment" in r.headers.get("content-disposition", "")
+    # Named after the prompt (and the seed), not the task's UUID.
+    assert 'attachment; filename="a-red-fox-trotting' in r.headers.get("content-disposition", "")
+    odd = page.request.get(info["src"] + '?download=1&as=../evil".mp4')
+    assert f'filename="{uuid}-0.mp4"' in odd.headers.get("content-disposition", "")  # an odd name is ignored
     r = page.request.get(info["src"], headers={"Range": "bytes=0-99"})
     assert r.status == 206 and len(r.body()) == 100
 

@@ -678,3 +678,10 @@ def test_the_tab_title_counts_running_and_finished_jobs(data_dir):
     demo_job(store_for(data_dir), "queued", prompt="Still waiting")
     at = open_page()
     assert "1 running" in studio_ui.tab_title(at.session_state["studio"])
+
+
+def test_download_names_come_from_the_prompt_and_seed():
+    from lib.media import download_name
+    assert download_name("A red fox, at dusk!", 42, 0, 1, ".mp4") == "a-red-fox-at-dusk-seed-42.mp4"
+    assert download_name("Two of them", None, 1, 2, ".webm") == "two-of-them-2-of-2.webm"
+    assert download_name("¿¿??", 7, 0, 1, ".mov") == "video-seed-7.mov"
