@@ -107,6 +107,14 @@ def track_media(page) -> list[str]:
     return urls
 
 
+def prompt_box(page):
+    """The Prompt box, once the page has settled: while a rerun redraws the page, Streamlit can show the
+    old and the new copy of an element for a moment."""
+    box = page.get_by_label("Prompt", exact=True)
+    expect(box).to_have_count(1, timeout=15_000)
+    return box
+
+
 def prompt_text(page, prompt: str):
     """The prompt shown as text (st.text), not the Prompt box's own value."""
     return page.locator('[data-testid="stText"]').get_by_text(prompt, exact=True)
@@ -121,7 +129,7 @@ def job_card(page, prompt: str):
 def generate(page, prompt: str) -> dict:
     """Fill the prompt, click Generate, see the job's card go through an active status to done and its
     video load. Returns the <video>'s src, duration and readyState."""
-    page.get_by_label("Prompt", exact=True).fill(prompt)
+    prompt_box(page).fill(prompt)
     page.get_by_role("button", name="Generate").click()
     card = job_card(page, prompt)
     card.get_by_text(ACTIVE).wait_for(timeout=30_000)
@@ -167,7 +175,7 @@ def test_empty_prompt_is_refused_and_nothing_is_sent(browser, demo_app):
     expect(page.get_by_text(PROMPT_MESSAGE)).to_be_visible()
     expect(page.get_by_text(re.compile(r"Nothing was sent: 1 field\(s\) need attention"))).to_be_visible()
     # A prompt of spaces is no prompt either.
-    page.get_by_label("Prompt", exact=True).fill("   ")
+    prompt_box(page).fill("   ")
     page.get_by_role("button", name="Generate").click()
     expect(page.get_by_text(PROMPT_MESSAGE)).to_be_visible()
     expect(page.get_by_text(ACTIVE)).to_have_count(0)
@@ -289,7 +297,7 @@ def test_no_page_ever_shows_a_traceback(browser, demo_app, shared):
         assert 400 <= r.status < 500 and b"SQLite" not in r.body() and b"Traceback" not in r.body(), bad
     # And the form's own validation shows messages, not exceptions.
     goto(page, demo_app, "/")
-    page.get_by_label("Prompt", exact=True).fill("x")
+    prompt_box(page).fill("x")
     page.get_by_role("button", name="Generate").click()
     expect(page.get_by_text("Nothing was sent")).to_be_visible()
     assert_no_traceback(browser, page)
@@ -300,7 +308,7 @@ def test_no_page_ever_shows_a_traceback(browser, demo_app, shared):
 def test_a_reload_mid_job_keeps_the_job_and_it_finishes(browser, demo_app):
     page = browser.page(demo_app, "/")
     prompt = unique_prompt("A lighthouse in a storm, reloaded while it renders")
-    page.get_by_label("Prompt", exact=True).fill(prompt)
+    prompt_box(page).fill(prompt)
     page.get_by_role("button", name="Generate").click()
     job_card(page, prompt).get_by_text(ACTIVE).wait_for(timeout=30_000)
     page.reload()
