@@ -291,10 +291,10 @@ def parse_seed(text) -> tuple[int | None, str | None]:
         return None, "Type a seed (a whole number), or turn off Fixed seed."
     digits = value[1:] if value[0] in "+-" else value
     if not (digits.isascii() and digits.isdigit()):
-        return None, f"Seed must be a whole number from {SEED_MIN} to {SEED_MAX}; {value!r} is not."
+        return None, f"The seed must be a whole number from {SEED_MIN} to {SEED_MAX}; {value!r} is not."
     number = int(value)
     if not SEED_MIN <= number <= SEED_MAX:
-        return None, f"Seed must be from {SEED_MIN} to {SEED_MAX}; {number} is not."
+        return None, f"The seed must be from {SEED_MIN} to {SEED_MAX}; {number} is not."
     return number, None
 
 

@@ -129,7 +129,7 @@ def estimate(model: Model, *, duration: float | None, pixels: int | None = None,
 def price_text(est: Estimate, *, demo: bool) -> str:
     """What the form shows next to Generate."""
     if est.usd is None:
-        return "price unknown" + (" (simulated: demo mode charges nothing)" if demo else "")
+        return "price unknown" + (" (demo mode charges nothing)" if demo else "")
     amount = f"about ${est.usd:.2f}" if est.usd >= 0.1 else f"about ${est.usd:.3f}"
     if demo:
         return f"{amount} (simulated: demo mode charges nothing)"
