@@ -354,6 +354,10 @@ def request_from_state(model: Model, state: Mapping, uploads: Uploads | None = N
     for kind in lay.media:
         data = getattr(up, kind)
         media[kind] = data if data else (str(state.get(f"f_in_{kind}") or "").strip() or None)
+        if media[kind] is None and kind in lay.media_required:
+            # Said at the input's own field, not as "inputs is required" for the whole object.
+            problems.append(problem(f"invalid{kind.capitalize()}", f"inputs.{kind}",
+                                    f"{model.name} needs an input {kind}: give its URL or upload it."))
     first = up.first if "first" in lay.frames else None
     last = up.last if "last" in lay.frames else None
     req = VideoRequest(
@@ -460,6 +464,8 @@ def prepare_state(model: Model, state: Mapping, catalog: Catalog, *, max_image_b
         task = prepare(req, catalog, max_image_bytes=max_image_bytes)
     except InvalidRequest as exc:
         seen = {p.get("parameter") for p in problems}
+        if any(str(p).startswith("inputs.") for p in seen):
+            seen.add("inputs")
         raise InvalidRequest(problems + [p for p in exc.problems if p.get("parameter") not in seen]) from None
     if problems:
         raise InvalidRequest(problems)
