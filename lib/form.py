@@ -320,12 +320,13 @@ def parse_json(text, name: str, kind: str = "object") -> tuple[object, str | Non
 
 @dataclass
 class Uploads:
-    """Bytes from the file widgets (or a re-run's frames): kept apart from the plain state."""
+    """Bytes from the file widgets (or a re-run's frames): kept apart from the plain state. A video or
+    audio may also be a short text naming the upload, for a preview that need not read it."""
     first: bytes | None = None
     last: bytes | None = None
     references: tuple = ()
-    video: bytes | None = None
-    audio: bytes | None = None
+    video: bytes | str | None = None
+    audio: bytes | str | None = None
     image: bytes | None = None
 
 

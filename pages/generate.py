@@ -7,6 +7,7 @@ import streamlit as st
 from lib import form as F
 from lib import pricing
 from lib.catalog import Model
+from lib.catalog_schema import lookup
 from lib.errors import InvalidRequest
 from lib.store import DuplicateSubmit
 from lib.request import build_task, form_from_task, redact_images
@@ -56,7 +57,6 @@ def apply_prefill() -> None:
         ss[f"f_x_{name}"] = json.dumps(value, indent=2) if isinstance(value, (dict, list)) else value
     model = s.catalog.get(req.model)
     if model is not None and model.audio:
-        from lib.catalog_schema import lookup  # the switch sits inside settings / providerSettings
         ss["f_audio"] = lookup(task, model.audio) is True
     ss["f_seed_on"], ss["f_seed"] = req.seed is not None, str(req.seed or 1)
     ss["f_cfg_on"] = req.cfg_scale is not None
@@ -72,17 +72,20 @@ def _bytes(key: str):
     return upload.getvalue() if upload is not None else None
 
 
-def uploads() -> F.Uploads:
+def _named(key: str):
+    upload = ss.get(key)
+    return f"<uploaded {upload.name}, {upload.size:,} bytes>" if upload is not None else None
+
+
+def uploads(read: bool = True) -> F.Uploads:
+    """The uploaded files. Unless `read`, a video or audio is only named: the preview and the price
+    rerun on every change and need not copy (or encode) hundreds of MB each time."""
     frames = ss.get("prefill_frames", {})
+    media = _bytes if read else _named
     return F.Uploads(
         first=_bytes("f_first_frame") or frames.get("first"), last=_bytes("f_last_frame") or frames.get("last"),
         references=tuple(u.getvalue() for u in ss.get("f_refs") or ()),
-        video=_bytes("f_in_video_file"), audio=_bytes("f_in_audio_file"), image=_bytes("f_in_image_file"))
-
-
-def request_from_form(model: Model):
-    req, _ = F.request_from_state(model, ss, uploads())
-    return req
+        video=media("f_in_video_file"), audio=media("f_in_audio_file"), image=_bytes("f_in_image_file"))
 
 
 def fit_state_to(model: Model) -> None:
@@ -273,7 +276,7 @@ with form:
         st.text_input("Upload endpoint", key="f_upload", placeholder="https://bucket.example.com/presigned-put-url")
         errs("uploadEndpoint")
 
-    req, _ = F.request_from_state(model, ss, uploads())
+    req, _ = F.request_from_state(model, ss, uploads(read=False))
     with st.expander("Request preview"):
         st.caption("Exactly what is sent (images shortened). The API key travels only in the "
                    "Authorization header and is never shown.")
