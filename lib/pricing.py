@@ -127,12 +127,12 @@ def estimate(model: Model, *, duration: float | None, pixels: int | None = None,
 
 
 def price_text(est: Estimate, *, demo: bool) -> str:
-    """What the form shows next to Generate."""
+    """What the form shows next to Generate. (Worded without "demo mode": the banner owns those words.)"""
     if est.usd is None:
-        return "price unknown" + (" (demo mode charges nothing)" if demo else "")
+        return "price unknown" + (" (the demo charges nothing)" if demo else "")
     amount = f"about ${est.usd:.2f}" if est.usd >= 0.1 else f"about ${est.usd:.3f}"
     if demo:
-        return f"{amount} (simulated: demo mode charges nothing)"
+        return f"{amount} (simulated: the demo charges nothing)"
     return amount
 
 

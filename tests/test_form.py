@@ -311,7 +311,7 @@ def test_an_unreadable_configuration_is_skipped_not_guessed():
 
 
 @pytest.mark.parametrize("usd, demo, text", [
-    (0.92, False, "about $0.92"), (0.92, True, "about $0.92 (simulated: demo mode charges nothing)"),
+    (0.92, False, "about $0.92"), (0.92, True, "about $0.92 (simulated: the demo charges nothing)"),
     (0.042, False, "about $0.042"), (None, False, "price unknown"),
 ])
 def test_price_text(usd, demo, text):

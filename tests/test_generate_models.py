@@ -78,7 +78,7 @@ def test_priced_models_show_a_simulated_price_in_demo_mode(app, air):
     at = show(app, air)
     [price] = [c.value for c in at.caption if c.value.startswith("Price:")]
     assert "$" in price or "price unknown" in price
-    assert "demo mode charges nothing" in price
+    assert "the demo charges nothing" in price
 
 
 def test_default_model_is_kling_2_1_master(tmp_path, monkeypatch):
@@ -89,7 +89,7 @@ def test_default_model_is_kling_2_1_master(tmp_path, monkeypatch):
     at.run()
     assert at.selectbox(key="f_model").value == "klingai:5@3"
     [price] = [c.value for c in at.caption if c.value.startswith("Price:")]
-    assert "about $0.92 (simulated: demo mode charges nothing)" in price
+    assert "about $0.92 (simulated: the demo charges nothing)" in price
 
 
 def test_switching_models_says_what_was_dropped(app):
