@@ -181,6 +181,16 @@ def _control(name: str, spec: dict) -> Control:
 
 # -- defaults and switching models ---------------------------------------------------------------------
 
+# Widget keys holding plain values (file uploads are not: Streamlit lets no code set those).
+VALUE_KEYS = ("f_prompt", "f_negative", "f_size", "f_resolution", "f_duration", "f_fps", "f_seed_on", "f_seed",
+              "f_cfg_on", "f_cfg", "f_results", "f_format", "f_quality", "f_audio", "f_webhook", "f_ttl",
+              "f_cost", "f_provider", "f_advanced", "f_upload", "f_in_video", "f_in_audio", "f_in_image")
+
+
+def value_keys(state: Mapping) -> list[str]:
+    return [k for k in state if k in VALUE_KEYS or str(k).startswith("f_x_")]
+
+
 GENERIC_DEFAULTS = {"f_results": 1, "f_quality": 95, "f_ttl": 0, "f_cost": True, "f_seed": "1",
                     "f_format": "MP4", "f_seed_on": False, "f_cfg_on": False, "f_audio": False}
 

@@ -93,6 +93,11 @@ def fit_state_to(model: Model) -> None:
     air = F.model_air(model, ss)
     switching = ss.get("f_last_air") not in (None, air)
     updates, notes = F.fit(model, ss, switching=switching)
+    if switching:
+        # A control may change kind with the model (a duration list becomes a number box): written
+        # back as state, the value survives; left as the old widget's state, the new one would reset.
+        for key in F.value_keys(ss):
+            ss[key] = ss[key]
     for key, value in updates.items():
         ss[key] = value
     if switching:

@@ -101,6 +101,15 @@ def test_switching_models_says_what_was_dropped(app):
     assert "fixed seed" in note
 
 
+def test_a_value_survives_its_control_changing_kind(app):
+    at = show(app, "klingai:5@3")
+    at.selectbox(key="f_duration").set_value(10)
+    at.run()
+    at = show(at, "lightricks:ltx@2.3")  # a list of durations there, a number box here
+    assert at.number_input(key="f_duration").value == 10
+    assert json.loads(at.code[0].value)[0]["duration"] == 10
+
+
 def test_search_narrows_the_picker_but_keeps_the_choice(app):
     at = show(app, "klingai:5@3")
     at.text_input(key="f_model_search").set_value("veo")
