@@ -145,3 +145,19 @@ def test_schema_settings_are_drawn(app):
     assert any("lora must be a JSON list" in e.value for e in at.error), [e.value for e in at.error]
     at.text_area(key="f_x_lora").set_value("")
     at.run()
+
+
+def test_rerun_of_a_newer_model_fills_its_own_controls(app):
+    show(app, "klingai:5@3")
+    app.session_state["prefill_task"] = {
+        "taskType": "videoInference", "taskUUID": "00000000-0000-4000-8000-000000000001",
+        "model": "lightricks:ltx@2.3", "positivePrompt": "A re-run", "width": 2560, "height": 1440,
+        "duration": 8, "steps": 20, "settings": {"audio": True}}
+    app.run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert app.selectbox(key="f_model").value == "lightricks:ltx@2.3"
+    assert app.toggle(key="f_audio").value is True
+    assert app.number_input(key="f_x_steps").value == 20
+    assert not [i.value for i in app.info if "Switched to" in i.value]  # a re-run drops nothing
+    task = json.loads(app.code[0].value)[0]
+    assert (task["width"], task["duration"], task["steps"], task["settings"]) == (2560, 8, 20, {"audio": True})
