@@ -109,7 +109,8 @@ def estimate(model: Model, *, duration: float | None, pixels: int | None = None,
                   # Standard: "720p" for 1280x720, 960x960 and 720x1280).
                   and (t.pixels is None or len(tiered) == 1 or (pixels and _same_tier(pixels, t.pixels)))]
     if not candidates:
-        return Estimate(None, "no published price for these settings")
+        listed = "; ".join(t.configuration for t in published[:4]) + ("; …" if len(published) > 4 else "")
+        return Estimate(None, f"no published price for these settings (Runware lists: {listed})")
     if not duration:
         timeless = [t for t in candidates if t.seconds is None]
         if not timeless:

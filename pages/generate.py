@@ -41,6 +41,7 @@ def apply_prefill() -> None:
     ss["f_model"] = req.model if s.catalog.known(req.model) else CUSTOM
     ss["f_custom_air"] = req.model
     ss["f_last_air"] = req.model  # a re-run is not a model switch: nothing to report as dropped
+    ss["f_switch_note"] = None
     ss["f_prompt"], ss["f_negative"] = req.positive_prompt, req.negative_prompt or ""
     if req.width:
         ss["f_size"] = (req.width, req.height)

@@ -306,6 +306,11 @@ def test_price_configurations_are_read(configuration, parsed):
     assert (t.pixels, t.seconds, t.audio, t.input) == parsed
 
 
+def test_an_unknown_price_says_which_are_published():
+    est = pricing.estimate(get("google:3@3"), duration=8, pixels=1280 * 720)
+    assert "1080p, 8 s" in est.basis and "4K, 8 s" in est.basis
+
+
 def test_an_unreadable_configuration_is_skipped_not_guessed():
     assert pricing.parse_configuration("per generation, priority queue", 1.0) is None
 
