@@ -33,7 +33,7 @@ OBJECT_KEYS = {"providerSettings": "f_provider", "advancedFeatures": "f_advanced
 # Objects VideoRequest carries by name (lib/request.py parses their JSON and reports it at the field).
 _REQUEST_OBJECTS = {"providerSettings": "provider_settings", "advancedFeatures": "advanced_features",
                     "settings": "settings", "safety": "safety"}
-MEDIA = ("video", "audio", "image")
+MEDIA = ("image", "video", "audio")  # the order they are shown: a face or a clip, then the voice
 CAPABILITIES = ("text", "image", "video", "audio", "avatar")
 # Capability word in the picker -> the catalog's capability names.
 _CAPABILITY_NAMES = {"text": ("text-to-video",), "image": ("image-to-video",),

@@ -292,8 +292,10 @@ with form:
 
     estimate = F.estimate(model, req)
     price = pricing.price_text(estimate, demo=s.demo)
-    st.caption(f"Price: {price} · {model.name}" + (f" · from {estimate.basis}" if estimate.usd is not None
-                                                    else f" · {estimate.basis}"))
+    if estimate.usd is not None:
+        st.caption(f"Price: {price} · {model.name} · from {estimate.basis}")
+    else:
+        st.caption(f"Price unknown{price[len('price unknown'):]} · {model.name} · {estimate.basis}")
     problems = ss.get("problems")
     if problems:
         # Messages about a parameter that has no widget of its own (e.g. inside settings) go here.

@@ -76,9 +76,15 @@ def test_page_renders_and_defaults_make_a_valid_request(app, air):
 @pytest.mark.parametrize("air", ["klingai:5@3", "google:3@3", "lightricks:ltx@2.3", "minimax:4@1"])
 def test_priced_models_show_a_simulated_price_in_demo_mode(app, air):
     at = show(app, air)
-    [price] = [c.value for c in at.caption if c.value.startswith("Price:")]
-    assert "$" in price or "price unknown" in price
+    [price] = [c.value for c in at.caption if c.value.startswith("Price")]
+    assert "$" in price or "Price unknown" in price
     assert "the demo charges nothing" in price
+
+
+def test_an_unpriced_model_says_price_unknown(app):
+    at = show(app, "klingai:avatar@2.0-standard")
+    [price] = [c.value for c in at.caption if c.value.startswith("Price")]
+    assert price.startswith("Price unknown (the demo charges nothing)")
 
 
 def test_default_model_is_kling_2_1_master(tmp_path, monkeypatch):
