@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import deque
 
 WINDOW_SECONDS = 60.0
 

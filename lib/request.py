@@ -52,11 +52,14 @@ class VideoRequest:
     audio: bool | None = None
     input_video: bytes | str | None = field(default=None, repr=False)  # URL, data URI, or raw bytes
     input_audio: bytes | str | None = field(default=None, repr=False)
+    input_image: bytes | str | None = field(default=None, repr=False)  # inputs.image (avatars)
+    # Any other top-level parameter the model's schema lists (steps, lora, speech, ...), by wire name.
+    extra: dict = field(default_factory=dict)
 
     def as_form(self) -> dict:
         """The request's plain values (no image bytes), e.g. to prefill the form for a re-run."""
         values = asdict(self)
-        for name in ("first_frame", "last_frame", "reference_images", "input_video", "input_audio"):
+        for name in ("first_frame", "last_frame", "reference_images", "input_video", "input_audio", "input_image"):
             values.pop(name)
         return values
 
@@ -156,8 +159,18 @@ def build_task(req: VideoRequest, task_uuid: str, *, max_image_bytes: int,
         value = getattr(req, name)
         if value not in (None, "", b""):
             inputs[key] = _media(value, mime)
+    if isinstance(req.input_image, bytes):
+        try:
+            inputs["image"] = to_data_uri(req.input_image, max_image_bytes)
+        except ImageRejected as exc:
+            problems.append(problem("invalidImage", "inputs.image", f"Input image: {exc}"))
+    elif req.input_image not in (None, ""):
+        inputs["image"] = req.input_image.strip()
     if inputs:
         task["inputs"] = inputs
+    for wire, value in (req.extra or {}).items():
+        if value is not None and wire not in task:
+            task[wire] = value
     for name, wire in _OBJECTS:
         obj = _json_object(getattr(req, name), wire, problems)
         if obj is None:
@@ -219,7 +232,7 @@ def form_from_task(task: dict) -> tuple[VideoRequest, dict[str, bytes]]:
         if wire in task:
             values[name] = json.dumps(task[wire], indent=2)
     inputs = task.get("inputs") if isinstance(task.get("inputs"), dict) else {}
-    for name, key in (("input_video", "video"), ("input_audio", "audio")):
+    for name, key in (("input_video", "video"), ("input_audio", "audio"), ("input_image", "image")):
         if isinstance(inputs.get(key), str):
             values[name] = inputs[key]
     refs = inputs.get("referenceImages") or task.get("referenceImages")
@@ -232,4 +245,9 @@ def form_from_task(task: dict) -> tuple[VideoRequest, dict[str, bytes]]:
         data = decode_image_ref(ref) if isinstance(ref, str) else None
         if data:
             frames[item.get("frame", "first" if i == 0 else "last")] = data
+    known = set(_WIRE.values()) | {wire for _, wire in _OBJECTS} | {
+        "taskType", "taskUUID", "inputs", "frameImages", "referenceImages"}
+    extra = {k: v for k, v in task.items() if k not in known}
+    if extra:
+        values["extra"] = extra
     return VideoRequest(**values), frames

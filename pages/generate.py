@@ -1,33 +1,36 @@
-"""Generate: the form, the request preview, and this session's jobs updating live."""
+"""Generate: the model picker, the form (controls follow the model), its price, the request preview,
+and this session's jobs updating live. What the form means is lib/form.py; this file only draws it."""
 import json
 
 import streamlit as st
 
+from lib import form as F
+from lib import pricing
 from lib.catalog import Model
+from lib.catalog_schema import lookup
 from lib.errors import InvalidRequest
-from lib.spend import SpendCapExceeded, estimate
+from lib.spend import SpendCapExceeded
 from lib.store import DuplicateSubmit
-from lib.request import VideoRequest, build_task, form_from_task, prepare, redact_images
+from lib.request import build_task, form_from_task, redact_images
+import studio_form_ui as fui
 import studio_ui as ui
 
-CUSTOM = "custom"
-ASPECTS = {(16, 9): "16:9 landscape", (9, 16): "9:16 portrait", (1, 1): "1:1 square", (4, 3): "4:3", (3, 4): "3:4"}
+CUSTOM = F.CUSTOM
 
 s = ui.studio()
 ss = st.session_state
+shown: set[str] = set()  # parameters whose messages are drawn at a field on this run
 
 
-def aspect_label(size: tuple[int, int]) -> str:
-    w, h = size
-    ratio = w / h
-    name = next((label for (a, b), label in ASPECTS.items() if abs(a / b - ratio) < 0.02), f"{ratio:.2f}:1")
-    return f"{w}x{h} · {name}"
+def errs(*parameters: str) -> None:
+    shown.update(parameters)
+    ui.field_errors(*parameters)
 
 
 def chosen_model() -> Model:
     if ss.get("f_model") == CUSTOM:
         return s.catalog.get(ss.get("f_custom_air", "").strip()) or s.catalog.generic_model()
-    return s.catalog.get(ss.get("f_model") or next(iter(s.catalog)).air)
+    return s.catalog.get(ss.get("f_model") or F.default_model(s.catalog)) or s.catalog.get(F.default_model(s.catalog))
 
 
 def apply_prefill() -> None:
@@ -38,15 +41,25 @@ def apply_prefill() -> None:
     req, frames = form_from_task(task)
     ss["f_model"] = req.model if s.catalog.known(req.model) else CUSTOM
     ss["f_custom_air"] = req.model
+    ss["f_last_air"] = req.model  # a re-run is not a model switch: nothing to report as dropped
+    ss["f_switch_note"] = None
     ss["f_prompt"], ss["f_negative"] = req.positive_prompt, req.negative_prompt or ""
     if req.width:
         ss["f_size"] = (req.width, req.height)
     for key, value in (("f_duration", req.duration), ("f_fps", req.fps), ("f_results", req.number_results),
                        ("f_quality", req.output_quality), ("f_webhook", req.webhook_url), ("f_ttl", req.ttl),
                        ("f_upload", req.upload_endpoint), ("f_provider", req.provider_settings),
-                       ("f_advanced", req.advanced_features)):
+                       ("f_advanced", req.advanced_features), ("f_x_settings", req.settings),
+                       ("f_x_safety", req.safety), ("f_resolution", req.resolution),
+                       ("f_in_video", req.input_video), ("f_in_audio", req.input_audio),
+                       ("f_in_image", req.input_image)):
         if value is not None:
             ss[key] = int(value) if key in ("f_duration", "f_fps") else value
+    for name, value in req.extra.items():
+        ss[f"f_x_{name}"] = json.dumps(value, indent=2) if isinstance(value, (dict, list)) else value
+    model = s.catalog.get(req.model)
+    if model is not None and model.audio:
+        ss["f_audio"] = lookup(task, model.audio) is True
     ss["f_seed_on"], ss["f_seed"] = req.seed is not None, str(req.seed or 1)
     ss["f_cfg_on"] = req.cfg_scale is not None
     if req.cfg_scale is not None:
@@ -56,58 +69,51 @@ def apply_prefill() -> None:
     ss["prefill_frames"] = frames
 
 
-def fit_state_to(model: Model) -> None:
-    """Give every widget a value the chosen model allows, so switching models never strands a value."""
-    for key, value in (("f_results", 1), ("f_quality", 95), ("f_ttl", 0), ("f_cost", True), ("f_seed", "1"),
-                       ("f_format", "MP4")):
-        ss.setdefault(key, value)
-    sizes = list(model.sizes) or [model.default_size]
-    if ss.get("f_size") not in sizes:
-        ss["f_size"] = sizes[0]
-    if not model.allows_duration(ss.get("f_duration") or 0, *ss["f_size"]):
-        ss["f_duration"] = (model.allowed_durations(*ss["f_size"]) or [model.default_duration])[0]
-    if not model.allows_fps(ss.get("f_fps") or 0):
-        ss["f_fps"] = model.default_fps
-    if model.cfg_scale and not model.cfg_scale.min <= ss.get("f_cfg", -1) <= model.cfg_scale.max:
-        ss["f_cfg"] = float(model.cfg_default if model.cfg_default is not None else model.cfg_scale.min)
+def _bytes(key: str):
+    upload = ss.get(key)
+    return upload.getvalue() if upload is not None else None
 
 
-def parse_seed(text: str):
-    """An int when the text is one; otherwise the text itself, which validation then refuses."""
-    text = str(text).strip()
-    return int(text) if text.lstrip("-").isdigit() else text
+def _named(key: str):
+    upload = ss.get(key)
+    return f"<uploaded {upload.name}, {upload.size:,} bytes>" if upload is not None else None
 
 
-def request_from_form(model: Model) -> VideoRequest:
-    size = ss.get("f_size") or model.default_size
+def uploads(read: bool = True) -> F.Uploads:
+    """The uploaded files. Unless `read`, a video or audio is only named: the preview and the price
+    rerun on every change and need not copy (or encode) hundreds of MB each time."""
     frames = ss.get("prefill_frames", {})
-    upload = {pos: ss.get(f"f_{pos}_frame") for pos in ("first", "last")}
-    single_fps = len(model.fps) == 1
-    return VideoRequest(
-        positive_prompt=ss.get("f_prompt", ""),
-        model=ss.get("f_custom_air", "").strip() if ss.get("f_model") == CUSTOM else model.air,
-        negative_prompt=ss.get("f_negative") if model.negative_prompt else None,
-        # Only what the model takes: newer models refuse parameters they do not use.
-        duration=ss.get("f_duration") if model.takes("duration") else None,
-        width=size[0] if model.takes("width") else None, height=size[1] if model.takes("height") else None,
-        fps=None if single_fps or not model.takes("fps") else ss.get("f_fps"),
-        seed=parse_seed(ss.get("f_seed", "")) if model.seed and ss.get("f_seed_on") else None,
-        cfg_scale=ss.get("f_cfg") if model.cfg_scale and ss.get("f_cfg_on") else None,
-        number_results=ss.get("f_results", 1), output_format=ss.get("f_format", "MP4"),
-        output_quality=ss.get("f_quality"), webhook_url=ss.get("f_webhook"), ttl=ss.get("f_ttl") or None,
-        include_cost=True if ss.get("f_cost") else None,
-        first_frame=upload["first"].getvalue() if upload["first"] else frames.get("first"),
-        last_frame=upload["last"].getvalue() if upload["last"] else frames.get("last"),
-        provider_settings=ss.get("f_provider"), advanced_features=ss.get("f_advanced"),
-        upload_endpoint=ss.get("f_upload"),
-    )
+    media = _bytes if read else _named
+    return F.Uploads(
+        first=_bytes("f_first_frame") or frames.get("first"), last=_bytes("f_last_frame") or frames.get("last"),
+        references=tuple(u.getvalue() for u in ss.get("f_refs") or ()),
+        video=media("f_in_video_file"), audio=media("f_in_audio_file"), image=_bytes("f_in_image_file"))
 
+
+def fit_state_to(model: Model) -> None:
+    """Give every widget a value the chosen model allows; on a switch, say what was dropped."""
+    air = F.model_air(model, ss)
+    switching = ss.get("f_last_air") not in (None, air)
+    updates, notes = F.fit(model, ss, switching=switching)
+    if switching:
+        # A control may change kind with the model (a duration list becomes a number box): written
+        # back as state, the value survives; left as the old widget's state, the new one would reset.
+        for key in F.value_keys(ss):
+            ss[key] = ss[key]
+    for key, value in updates.items():
+        ss[key] = value
+    if switching:
+        ss["problems"] = []  # they were about the other model's request
+        ss["f_switch_note"] = (f"Switched to {model.name}: kept what it allows; dropped or changed "
+                               + "; ".join(notes) + ".") if notes else None
+    ss["f_last_air"] = air
 
 
 def on_generate() -> None:
     model = chosen_model()
     try:
-        task = prepare(request_from_form(model), s.catalog, max_image_bytes=int(s.settings.max_image_mb * 1e6))
+        task = F.prepare_state(model, ss, s.catalog, max_image_bytes=int(s.settings.max_image_mb * 1e6),
+                               uploads=uploads())
     except InvalidRequest as exc:
         ss["problems"] = exc.problems
         return
@@ -126,6 +132,98 @@ def on_generate() -> None:
     ss["monitor_busy"] = None  # the live view switches to its quick pace
 
 
+def model_picker() -> None:
+    """Search by name, provider or capability; options grouped by provider, with price and any
+    deprecation. The chosen model always stays an option, so filtering never changes the choice."""
+    ss.setdefault("f_model", F.default_model(s.catalog))
+    labels = fui.picker_labels(s.catalog)
+    search, caps = st.columns([3, 2])
+    query = search.text_input("Find a model", key="f_model_search", placeholder="name, provider or AIR id")
+    wanted = caps.multiselect("It takes", F.CAPABILITIES, key="f_caps", placeholder="any input")
+    airs = [a for a in labels if a != CUSTOM]
+    if query or wanted:
+        airs = [a for a in airs if F.matches(s.catalog.get(a), query, wanted)]
+        st.caption(f"{len(airs)} of {len(labels) - 1} models match.")
+    if ss["f_model"] not in airs and ss["f_model"] != CUSTOM:
+        airs.insert(0, ss["f_model"])
+    st.selectbox("Model", airs + [CUSTOM], key="f_model", format_func=lambda a: labels.get(a, a))
+    if ss.get("f_model") == CUSTOM:
+        st.text_input("Custom model AIR id", key="f_custom_air", placeholder="provider:id@version",
+                      help="Any Runware model; only the rules every model shares are checked here.")
+    errs("model")
+    if ss.get("f_model") == CUSTOM and s.demo:
+        st.caption("In demo mode the simulator runs the catalog's models only: a custom model needs an API key.")
+
+
+def size_controls(model: Model, lay: F.Layout) -> None:
+    left, mid, right = st.columns(3)
+    if lay.sizes:
+        left.selectbox("Size", list(lay.sizes), key="f_size", format_func=fui.aspect_label)
+    elif lay.resolutions:
+        left.selectbox("Resolution", list(lay.resolutions), key="f_resolution")
+    else:
+        left.text_input("Size", "set by the model", disabled=True)
+    durations = model.allowed_durations(*ss["f_size"]) if lay.sizes and lay.durations else lay.durations
+    if durations:
+        mid.selectbox("Duration (s)", list(durations), key="f_duration")
+    elif lay.duration_range:
+        r = lay.duration_range
+        mid.number_input("Duration (s)", int(r.min), int(r.max), step=1, key="f_duration")
+    else:
+        mid.text_input("Duration (s)", "set by the model", disabled=True)
+    if len(model.fps) == 1 or not (lay.fps or lay.fps_range):
+        right.text_input("FPS", f"{model.fps[0]} (fixed by the model)" if model.fps else "set by the model",
+                         disabled=True)
+    elif lay.fps:
+        right.selectbox("FPS", list(lay.fps), key="f_fps")
+    else:
+        r = lay.fps_range
+        right.number_input("FPS", int(r.min), int(r.max), step=1, key="f_fps")
+    errs("width", "height", "resolution", "duration", "fps")
+
+
+def seed_and_guidance(lay: F.Layout) -> None:
+    left, right = st.columns(2)
+    if lay.seed:
+        with left:
+            st.toggle("Fixed seed", key="f_seed_on", help="Same seed and settings give the same video.")
+            if ss.get("f_seed_on"):
+                # Text, not a number widget: seeds go up to 2^63-1, beyond what a browser number holds.
+                st.text_input("Seed", key="f_seed", help="A whole number from 1 to 9223372036854775807.")
+            errs("seed")
+    if lay.cfg:
+        with right:
+            st.toggle("Set guidance (CFGScale)", key="f_cfg_on")
+            if ss.get("f_cfg_on"):
+                st.slider("CFGScale", float(lay.cfg.min), float(lay.cfg.max), key="f_cfg")
+            errs("CFGScale")
+
+
+def media_inputs(model: Model, lay: F.Layout) -> None:
+    if lay.frames:
+        cols = st.columns(len(lay.frames))
+        for col, position in zip(cols, lay.frames):
+            required = lay.frame_required and position == "first"
+            col.file_uploader(f"{position.capitalize()} frame image" + (" (required)" if required else ""),
+                              key=f"f_{position}_frame", help="PNG, JPEG or WEBP.")
+            if position in ss.get("prefill_frames", {}) and not ss.get(f"f_{position}_frame"):
+                col.caption(f"Using the {position} frame of the job being re-run.")
+        errs("frameImages", "inputs.frameImages")
+    if lay.references:
+        st.file_uploader("Reference images", key="f_refs", accept_multiple_files=True, help="PNG, JPEG or WEBP.")
+        errs("referenceImages", "inputs.referenceImages")
+    for kind in lay.media:
+        required = " (required)" if kind in lay.media_required else ""
+        url, upload = st.columns([3, 2])
+        url.text_input(f"Input {kind}{required}: URL", key=f"f_in_{kind}", placeholder="https://… or upload")
+        upload.file_uploader(f"or upload the {kind}", key=f"f_in_{kind}_file",
+                             type={"video": ["mp4", "mov", "webm"], "audio": ["mp3", "wav", "m4a", "ogg"],
+                                   "image": ["png", "jpg", "jpeg", "webp"]}[kind])
+        errs(f"inputs.{kind}")
+    if model.shape != "legacy" or model.custom:
+        errs("inputs")
+
+
 apply_prefill()
 ui.mode_banner(s)
 ui.show_flash()
@@ -133,100 +231,85 @@ st.title("Generate a video")
 form, jobs = st.columns([3, 2], gap="large")
 
 with form:
-    airs = [m.air for m in s.catalog] + [CUSTOM]
-    st.selectbox("Model", airs, key="f_model",
-                 format_func=lambda a: "Custom model (AIR id)…" if a == CUSTOM else f"{s.catalog.get(a).name} · {a}")
-    if ss.get("f_model") == CUSTOM:
-        st.text_input("Custom model AIR id", key="f_custom_air", placeholder="provider:id@version",
-                      help="Any Runware model; only the rules every model shares are checked here.")
-    ui.field_errors("model")
-    if ss.get("f_model") == CUSTOM and s.demo:
-        st.caption("In demo mode the simulator runs the catalog's models only: a custom model needs an API key.")
+    model_picker()
     model = chosen_model()
+    lay = F.layout(model)
     fit_state_to(model)
-    st.caption(f"{', '.join(model.modes)} · source: {model.source}")
-    st.text_area("Prompt", key="f_prompt", height=110, placeholder="A beautiful sunset over mountains",
-                 help=f"{model.prompt_min}-{model.prompt_max} characters.")
-    ui.field_errors("positivePrompt")
-    if model.negative_prompt:
+    if ss.get("f_switch_note"):
+        st.info(ss["f_switch_note"], icon="🔁")
+    facts = [", ".join(model.capabilities)]
+    if model.docs:
+        facts.append(f"[docs]({model.docs})")
+    st.caption(" · ".join(facts) + f" · source: {model.source}")
+    if lay.prompt:
+        st.text_area("Prompt", key="f_prompt", height=110, placeholder="A beautiful sunset over mountains",
+                     help=f"{model.prompt_min}-{model.prompt_max} characters.")
+        errs("positivePrompt")
+    else:
+        st.caption(f"{model.name} takes no prompt: it works from its inputs.")
+    if lay.negative:
         st.text_input("Negative prompt", key="f_negative", placeholder="blurry, dark")
-        ui.field_errors("negativePrompt")
+        errs("negativePrompt")
 
-    left, mid, right = st.columns(3)
-    left.selectbox("Size", list(model.sizes) or [model.default_size], key="f_size", format_func=aspect_label)
-    durations = model.allowed_durations(*ss["f_size"])
-    if durations:
-        mid.selectbox("Duration (s)", list(durations), key="f_duration")
-    else:
-        r = model.duration_range
-        mid.number_input("Duration (s)", int(r.min), int(r.max), step=1, key="f_duration")
-    if len(model.fps) == 1:
-        right.text_input("FPS", f"{model.fps[0]} (fixed by the model)", disabled=True)
-    elif model.fps:
-        right.selectbox("FPS", list(model.fps), key="f_fps")
-    else:
-        r = model.fps_range
-        right.number_input("FPS", int(r.min), int(r.max), step=1, key="f_fps")
-    ui.field_errors("width", "height", "duration", "fps")
-
-    left, right = st.columns(2)
-    if model.seed:
-        with left:
-            st.toggle("Fixed seed", key="f_seed_on", help="Same seed and settings give the same video.")
-            if ss.get("f_seed_on"):
-                # Text, not a number widget: seeds go up to 2^63-1, beyond what a browser number holds.
-                st.text_input("Seed", key="f_seed", help="A whole number from 1 to 9223372036854775807.")
-            ui.field_errors("seed")
-    if model.cfg_scale:
-        with right:
-            st.toggle("Set guidance (CFGScale)", key="f_cfg_on")
-            if ss.get("f_cfg_on"):
-                r = model.cfg_scale
-                st.slider("CFGScale", float(r.min), float(r.max), key="f_cfg")
-            ui.field_errors("CFGScale")
-
-    if model.frame_images:
-        cols = st.columns(len(model.frame_images))
-        for col, position in zip(cols, model.frame_images):
-            label = f"{position.capitalize()} frame image" + (" (required)" if model.needs_first_frame and position == "first" else "")
-            col.file_uploader(label, key=f"f_{position}_frame", help="PNG, JPEG or WEBP.")
-            if position in ss.get("prefill_frames", {}) and not ss.get(f"f_{position}_frame"):
-                col.caption(f"Using the {position} frame of the job being re-run.")
-        ui.field_errors("frameImages")
+    size_controls(model, lay)
+    seed_and_guidance(lay)
+    media_inputs(model, lay)
 
     left, mid, right = st.columns(3)
     left.number_input("Number of videos", min_value=1, max_value=4, key="f_results")
     mid.selectbox("Format", list(s.catalog.generic.output_formats), key="f_format")
     right.slider("Quality", 20, 99, key="f_quality")
-    ui.field_errors("numberResults", "outputFormat", "outputQuality")
+    errs("numberResults", "outputFormat", "outputQuality")
+    if lay.audio:
+        st.toggle("Audio", key="f_audio", help="Generate a soundtrack with the video (priced higher where "
+                                               "Runware says so).")
+        errs(model.audio)
+
+    simple = [c for c in lay.controls if c.kind not in ("json_object", "json_list")]
+    if simple:
+        st.markdown("**Model settings**")
+        cols = st.columns(min(len(simple), 3))
+        for i, control in enumerate(simple):
+            with cols[i % len(cols)]:
+                fui.draw_control(control)
+                shown.add(control.name)
 
     with st.expander("Advanced"):
         st.text_input("Webhook URL", key="f_webhook", placeholder="https://example.com/hook",
                       help="Runware POSTs each finished result here.")
-        ui.field_errors("webhookURL")
+        errs("webhookURL")
         st.number_input("Result URL lifetime, ttl (s, 0 = default)", min_value=0, step=60, key="f_ttl")
-        ui.field_errors("ttl")
+        errs("ttl")
         st.checkbox("Include cost in results", key="f_cost")
-        st.text_area("providerSettings (JSON)", key="f_provider", placeholder='{"%s": {}}' % model.provider)
-        ui.field_errors("providerSettings")
-        st.text_area("advancedFeatures (JSON)", key="f_advanced")
-        ui.field_errors("advancedFeatures")
+        for control in lay.controls:
+            if control.kind in ("json_object", "json_list"):
+                fui.draw_control(control)
+                shown.add(control.name)
         st.text_input("Upload endpoint", key="f_upload", placeholder="https://bucket.example.com/presigned-put-url")
-        ui.field_errors("uploadEndpoint")
+        errs("uploadEndpoint")
 
+    req, _ = F.request_from_state(model, ss, uploads(read=False))
     with st.expander("Request preview"):
         st.caption("Exactly what is sent (images shortened). The API key travels only in the "
                    "Authorization header and is never shown.")
-        preview, _ = build_task(request_from_form(model), "<new taskUUID>", max_image_bytes=int(s.settings.max_image_mb * 1e6))
+        preview, _ = build_task(req, "<new taskUUID>", max_image_bytes=int(s.settings.max_image_mb * 1e6),
+                                catalog=s.catalog)
         st.code(json.dumps([redact_images(preview)], indent=2, ensure_ascii=False), language="json")
 
-    price = model.price_usd(ss.get("f_duration") or model.default_duration, ss.get("f_results") or 1)
-    if price is not None:
-        st.caption(f"List price about ${price:.2f} ({model.name}).")
-    elif s.runtime.caps.on and s.key_id == s.runtime.server_key_id and estimate(model, preview) is None:
-        st.caption("No list price is known for this model: its jobs count as $0 toward the daily spend cap.")
+    guess = F.estimate(model, req)
+    price = pricing.price_text(guess, demo=s.demo)
+    if guess.usd is not None:
+        st.caption(f"Price: {price} · {model.name} · from {guess.basis}")
+    else:
+        st.caption(f"Price unknown{price[len('price unknown'):]} · {model.name} · {guess.basis}")
+        if s.runtime.caps.on and s.key_id == s.runtime.server_key_id:
+            st.caption("No list price is known for this model: its jobs count as $0 toward the daily spend cap.")
     problems = ss.get("problems")
     if problems:
+        # Messages about a parameter that has no widget of its own (e.g. inside settings) go here.
+        for p in problems:
+            if p.get("parameter") not in shown:
+                st.error(ui.plain(p["message"]), icon="⚠️")
         st.error(f"Nothing was sent: {len(problems)} field(s) need attention (marked above).")
     if ss.get("spend_refusal"):
         st.error(ui.plain(ss["spend_refusal"]), icon="💸")
