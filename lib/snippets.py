@@ -140,7 +140,8 @@ def _sdk(body: str, api_url: str) -> str:
     # Checked against the runware-sdk 1.8.0 wheel: Runware(api_key=..., transport="rest",
     # http_base_url=...) and `await client.run(params)`, which submits with deliveryMethod "async",
     # makes a taskUUID when none is given, polls getResponse and returns the result items. An explicit
-    # taskType skips the SDK's model registry lookup. Not run by the tests (the SDK is not a dependency).
+    # taskType skips the SDK's model registry lookup. Run by hand against the simulator with runware-sdk
+    # 1.8.0 installed (it printed the video URL); not in the test suite: the SDK is not a dependency.
     return f'''# Runs this job again with the official SDK (pip install runware-sdk==1.8.0).
 import asyncio
 import json
