@@ -51,12 +51,19 @@ def _runtime():
 
 def main() -> None:
     st.set_page_config(page_title="Runware Video Studio", page_icon="🎬", layout="wide")
+    if "shared" in st.query_params:
+        # A share link shows that one job and nothing else: no workspace is opened, no sidebar (key
+        # panel, running jobs), no other page. The page itself checks the link's token.
+        st.navigation([st.Page("pages/shared.py", title="Shared video", url_path="shared", default=True)],
+                      position="hidden").run()
+        return
     studio = ui.studio()
     st.set_page_config(page_title=ui.tab_title(studio))
     pages = {
         "generate": st.Page("pages/generate.py", title="Generate", icon=":material/movie:", default=True),
         "history": st.Page("pages/history.py", title="History", icon=":material/history:", url_path="history"),
         "gallery": st.Page("pages/gallery.py", title="Gallery", icon=":material/grid_view:", url_path="gallery"),
+        "usage": st.Page("pages/usage.py", title="Usage", icon=":material/bar_chart:", url_path="usage"),
         "settings": st.Page("pages/settings.py", title="Settings", icon=":material/settings:", url_path="settings"),
     }
     page = st.navigation(list(pages.values()))

@@ -403,3 +403,60 @@ def workspace_suffix(s: Studio) -> str:
 def absolute_video_url(path: str) -> str | None:
     """A /videos/... path as an absolute URL of this app, as the browser reaches it."""
     return video_url(st.context.url, st.get_option("server.baseUrlPath") or "", path.rsplit("/", 1)[-1])
+
+
+# -- copy as code, share links (issue 15) -------------------------------------------------------------
+
+def code_expander(s: Studio, job) -> None:
+    """The job's task as runnable Python, cURL and SDK snippets (lib/snippets.py); never the key."""
+    from lib import snippets
+    code = snippets.for_task(job.task, snippets.api_url_for(s.settings, s.demo), public_url=s.settings.public_url)
+    with st.expander("Code"):
+        st.caption("Runs this job again with your key from `RUNWARE_API_KEY` and prints the video URL.")
+        for tab, (kind, language) in zip(st.tabs(["Python", "cURL", "Python SDK"]),
+                                         (("python", "python"), ("curl", "bash"), ("sdk", "python"))):
+            tab.code(code[kind], language=language)
+
+
+def app_origin() -> str:
+    """This app's address as the browser reaches it (scheme, host and base path), or "" (AppTest)."""
+    match = re.match(r"^(https?://[^/]+)", st.context.url or "")
+    base = (st.get_option("server.baseUrlPath") or "").strip("/")
+    return (match.group(1) + ("/" + base if base else "")) if match else ""
+
+
+def share_url(task_uuid: str, token: str) -> str:
+    return f"{app_origin()}/shared?shared={task_uuid}&token={token}"
+
+
+def share_panel(s: Studio, job) -> None:
+    """Share: a read-only link to this one job, and revoking every link to it."""
+    from lib import sharing
+    db, made = s.store.db, f"share-link-{job.task_uuid}"
+    left, right = st.columns(2)
+    if left.button("Share", icon=":material/share:", key=f"share-{job.task_uuid}",
+                   help="A read-only link to this job only: its video, parameters, seed and cost."):
+        # The runtime's secret signs share tokens too (over the task UUID and the share id).
+        st.session_state[made] = share_url(job.task_uuid, sharing.create(db, s.runtime._workspace_secret, job))
+    if st.session_state.get(made):
+        st.caption("Copy link (read-only; anyone with it can watch this job):")
+        st.code(st.session_state[made], language=None)
+    live = sharing.active(db, job.task_uuid, job.workspace)
+    if live and right.button(f"Revoke links ({len(live)})", icon=":material/link_off:",
+                             key=f"revoke-{job.task_uuid}"):
+        sharing.revoke_all(db, job.task_uuid, job.workspace)
+        st.session_state.pop(made, None)
+        st.rerun()
+
+
+def shared_video(runtime: Runtime, job, index: int) -> None:
+    """A result video on a shared page: served by the /videos route, no download of other jobs."""
+    result = job.results[index] if index < len(job.results) else None
+    if not result or not result.get("file"):
+        return
+    path = runtime.settings.media_dir / result["file"]
+    if not path.is_file():
+        st.caption("The local copy of this video is not available.")
+        return
+    url = video_url(st.context.url, st.get_option("server.baseUrlPath") or "", result["file"])
+    st.video(url or str(path))

@@ -88,3 +88,8 @@ with details:
     # The question stays open (across reruns) until it is answered or dismissed.
     if st.session_state.get("confirm_delete") == job.task_uuid:
         ui.confirm_delete(s, job)
+
+# -- Copy as code and Share (issue 15): the job's task as snippets, and a read-only link to it. --------
+with details:
+    ui.code_expander(s, job)
+    ui.share_panel(s, job)

@@ -9,6 +9,8 @@ python -m pip install --quiet --disable-pip-version-check --root-user-action=ign
 # Debian packages the tests need, installed in one apt run when missing.
 missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium)
+# tests/test_snippets.py runs the cURL snippet.
+command -v curl >/dev/null || missing+=(curl)
 # tests/pg_server.py starts its own throwaway server from these binaries (its own port and data
 # directory; the cluster the package may start on 5432 is never used).
 compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null || missing+=(postgresql)

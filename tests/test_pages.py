@@ -534,7 +534,7 @@ def test_job_query_param_opens_details(history):
     assert any(history["whale"] in m.value for m in at.markdown)
     assert any("timeoutProvider" in e for e in errors(at))
     assert [t.value for t in at.text if t.value == "A blue whale"]
-    params = json.loads(at.code[-1].value)
+    [params] = [json.loads(c.value) for c in at.code if c.language == "json"]  # the Parameters expander
     assert params["taskUUID"] == history["whale"]
     labels = [b.label for b in at.button]
     assert "Re-run with these settings" in labels and "Delete" in labels
