@@ -10,7 +10,7 @@ from datetime import timedelta
 
 import streamlit as st
 
-from lib import jobstate as js, mediacap
+from lib import jobstate as js, mediacap, snippets
 from lib.history import shape
 from lib.keys import key_id
 from lib.media import download_name, video_url
@@ -407,12 +407,11 @@ def absolute_video_url(path: str) -> str | None:
 
 # -- copy as code, share links (issue 15) -------------------------------------------------------------
 
-def code_expander(s: Studio, job) -> None:
-    """The job's task as runnable Python, cURL and SDK snippets (lib/snippets.py); never the key."""
-    from lib import snippets
-    code = snippets.for_task(job.task, snippets.api_url_for(s.settings, s.demo), public_url=s.settings.public_url)
+def code_expander(s: Studio, task: dict, what: str = "this job") -> None:
+    """A task as runnable Python, cURL and SDK snippets (lib/snippets.py); never the key."""
+    code = snippets.for_task(task, snippets.api_url_for(s.settings, s.demo), public_url=s.settings.public_url)
     with st.expander("Code"):
-        st.caption("Runs this job again with your key from `RUNWARE_API_KEY` and prints the video URL.")
+        st.caption(f"Runs {what} with your key from `RUNWARE_API_KEY` and prints the video URL.")
         for tab, (kind, language) in zip(st.tabs(["Python", "cURL", "Python SDK"]),
                                          (("python", "python"), ("curl", "bash"), ("sdk", "python"))):
             tab.code(code[kind], language=language)

@@ -295,6 +295,7 @@ with form:
         preview, _ = build_task(req, "<new taskUUID>", max_image_bytes=int(s.settings.max_image_mb * 1e6),
                                 catalog=s.catalog)
         st.code(json.dumps([redact_images(preview)], indent=2, ensure_ascii=False), language="json")
+    ui.code_expander(s, preview, "this request")
 
     guess = F.estimate(model, req)
     price = pricing.price_text(guess, demo=s.demo)

@@ -91,5 +91,5 @@ with details:
 
 # -- Copy as code and Share (issue 15): the job's task as snippets, and a read-only link to it. --------
 with details:
-    ui.code_expander(s, job)
+    ui.code_expander(s, job.task)
     ui.share_panel(s, job)

@@ -105,3 +105,17 @@ def test_the_sdk_snippet_uses_the_sdks_run_over_rest():
     code = snippets.for_task(video_task(), "https://api.runware.ai/v1")["sdk"]
     compile(code, "sdk.py", "exec")
     assert "transport=\"rest\"" in code and "await client.run(task)" in code
+
+
+def test_the_generate_page_offers_the_current_form_as_code(tmp_path, monkeypatch):
+    from pathlib import Path
+    from streamlit.testing.v1 import AppTest
+    monkeypatch.chdir(Path(__file__).resolve().parents[1])
+    monkeypatch.setenv("STUDIO_DATA_DIR", str(tmp_path / "data"))
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "streamlit_app.py"), default_timeout=30)
+    at.run()
+    at.text_area(key="f_prompt").set_value("A prompt to take home")
+    at.run()
+    code = [c.value for c in at.code]
+    assert any("RUNWARE_API_KEY" in c and "A prompt to take home" in c for c in code)
+    assert not any("demo-mode-no-key" in c for c in code)
