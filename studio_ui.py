@@ -261,12 +261,22 @@ def job_card(s: Studio, job) -> None:
                     f"{job_details_line(job, s.demo_job(job))}")
         if job.status == js.PROCESSING and _is_number(job.progress):
             st.progress(int(job.progress) / 100)
+        elif job.status == js.PROCESSING:
+            typical_time(s, job)
         st.text(job.prompt if len(job.prompt) < 300 else job.prompt[:300] + "…")
         for i in range(len(job.results)):
             video_player(s, job, i)
         error_box(s, job)
         job_actions(s, job, key=job.task_uuid)
         card_links(s, job)
+
+
+def typical_time(s: Studio, job) -> None:
+    """Without progress from Runware: time so far against how long this model usually takes here."""
+    typical = s.store.typical_seconds(job.model)
+    if typical:
+        so_far = time.time() - (job.submitted_at or job.created_at)
+        st.progress(min(so_far / typical, 0.99), text=f"{so_far:.0f} s of about {typical:.0f} s (typical for this model)")
 
 
 def ready_count(job) -> str:

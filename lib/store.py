@@ -226,6 +226,14 @@ class JobStore:
                         [name, make()])
         return self.db.query_one("SELECT value FROM meta WHERE name = ?", [name])["value"]
 
+    def typical_seconds(self, model: str, sample: int = 20) -> float | None:
+        """The median time from acceptance to finish of a model's recent successful jobs, or None."""
+        rows = self.db.query("SELECT finished_at - submitted_at AS took FROM jobs WHERE model = ? AND status = ? "
+                             "AND submitted_at IS NOT NULL AND finished_at IS NOT NULL ORDER BY finished_at DESC "
+                             f"LIMIT {int(sample)}", [model, jobstate.SUCCESS])
+        took = sorted(r["took"] for r in rows if r["took"] is not None and r["took"] >= 0)
+        return took[len(took) // 2] if took else None
+
     def delete(self, task_uuid: str, workspace: str | None = None) -> bool:
         query, args = "DELETE FROM jobs WHERE task_uuid = ?", [task_uuid]
         if workspace is not None:

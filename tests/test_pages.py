@@ -685,3 +685,15 @@ def test_download_names_come_from_the_prompt_and_seed():
     assert download_name("A red fox, at dusk!", 42, 0, 1, ".mp4") == "a-red-fox-at-dusk-seed-42.mp4"
     assert download_name("Two of them", None, 1, 2, ".webm") == "two-of-them-2-of-2.webm"
     assert download_name("¿¿??", 7, 0, 1, ".mov") == "video-seed-7.mov"
+
+
+def test_a_running_job_without_progress_shows_time_against_the_models_typical_time(data_dir):
+    store = store_for(data_dir)
+    for took in (30, 40, 50):
+        uuid = demo_job(store, "success", prompt=f"took {took}")
+        force(store, uuid, submitted_at=time.time() - took - 100, finished_at=time.time() - 100)
+    running = demo_job(store, "processing", prompt="Running now")
+    force(store, running, submitted_at=time.time() - 10)
+    at = open_page()
+    bars = [p.proto.text for p in at.get("progress")]
+    assert any("of about 40 s" in text for text in bars), bars
