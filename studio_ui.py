@@ -176,20 +176,29 @@ def status_line(job) -> str:
     return f"{STATUS_ICONS[job.status]} {text} · {elapsed(job)}"
 
 
+def play_local_copy(media_dir, result: dict | None):
+    """Play a result's local copy: (its path, its /videos URL or None), or None when there is none."""
+    if not result or not result.get("file"):
+        return None
+    path = media_dir / result["file"]
+    if not path.is_file():
+        st.warning("The local copy of this video is missing.")
+        return None
+    url = video_url(st.context.url, st.get_option("server.baseUrlPath") or "", result["file"])
+    # Served from disk by the /videos route; only without a browser URL (e.g. AppTest) read it in.
+    st.video(url or str(path))
+    return path, url
+
+
 def video_player(s: Studio, job, index: int = 0) -> None:
     result = job.results[index] if index < len(job.results) else None
     if result and result.get("evicted"):
         st.caption(mediacap.EVICTED_NOTE)
         return
-    if not result or not result.get("file"):
+    played = play_local_copy(s.settings.media_dir, result)
+    if played is None:
         return
-    path = s.settings.media_dir / result["file"]
-    if not path.is_file():
-        st.warning("The local copy of this video is missing.")
-        return
-    url = video_url(st.context.url, st.get_option("server.baseUrlPath") or "", result["file"])
-    # Served from disk by the /videos route; only without a browser URL (e.g. AppTest) read it in.
-    st.video(url or str(path))
+    path, url = played
     if url:
         count = len(job.results)
         label = "Download" if count == 1 else f"Download video {index + 1} of {count}"
@@ -461,11 +470,4 @@ def share_panel(s: Studio, job) -> None:
 def shared_video(runtime: Runtime, job, index: int) -> None:
     """A result video on a shared page: served by the /videos route, no download of other jobs."""
     result = job.results[index] if index < len(job.results) else None
-    if not result or not result.get("file"):
-        return
-    path = runtime.settings.media_dir / result["file"]
-    if not path.is_file():
-        st.caption("The local copy of this video is not available.")
-        return
-    url = video_url(st.context.url, st.get_option("server.baseUrlPath") or "", result["file"])
-    st.video(url or str(path))
+    play_local_copy(runtime.settings.media_dir, result)
