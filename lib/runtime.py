@@ -54,6 +54,17 @@ class Balance:
     message: str = ""
 
 
+def ask_account(client: RunwareClient) -> tuple[str, float | None]:
+    """One accountManagement request, then the client is closed: ("ok", balance), ("refused", None) when
+    Runware says no to the key (a low balance is not a refusal), or ("unreachable", None)."""
+    try:
+        return "ok", client.account().get("balance")
+    except ApiError as exc:
+        return ("refused" if exc.status in KEY_PROBLEMS and exc.status != 402 else "unreachable"), None
+    finally:
+        client.close()
+
+
 def request_hash(task: dict) -> str:
     """Identifies a request regardless of its taskUUID (every Generate makes a new one)."""
     same = {k: v for k, v in task.items() if k != "taskUUID"}
@@ -170,15 +181,12 @@ class Runtime:
         client = self._client_for(self.settings.api_url, api_key, retries=0, deadline=10.0)
 
         def check() -> KeyCheck:
-            try:
-                account = client.account()
-            except ApiError as exc:
-                if exc.status in KEY_PROBLEMS and exc.status != 402:
-                    return KeyCheck(False, "Runware refused this key. Check it and paste it again.")
+            outcome, balance = ask_account(client)
+            if outcome == "refused":
+                return KeyCheck(False, "Runware refused this key. Check it and paste it again.")
+            if outcome == "unreachable":
                 return KeyCheck(True, "Runware could not be asked right now; the key is kept and used.")
-            finally:
-                client.close()
-            return KeyCheck(True, "Runware accepted the key.", account.get("balance"))
+            return KeyCheck(True, "Runware accepted the key.", balance)
 
         return self.engine.call(check)
 
@@ -203,14 +211,12 @@ class Runtime:
             def ask() -> Balance:
                 if client is None:
                     return Balance(None, "This API is not reachable from here.")
-                try:
-                    return Balance(client.account().get("balance"))
-                except ApiError as exc:
-                    if exc.status in KEY_PROBLEMS and exc.status != 402:
-                        return Balance(None, "Runware refused this key.")
+                outcome, balance = ask_account(client)
+                if outcome == "refused":
+                    return Balance(None, "Runware refused this key.")
+                if outcome == "unreachable":
                     return Balance(None, "Runware could not be asked right now.")
-                finally:
-                    client.close()
+                return Balance(balance)
 
             future = self.engine.call(ask)
             self._balances[ident] = (time.monotonic(), future)
