@@ -139,3 +139,23 @@ def test_a_visitor_with_a_pasted_key_sees_their_own_balance(data_dir, monkeypatc
     run(at)
     assert balance_lines(at) == ["**Balance:** $42.50 (your key)"]
     assert not has_refresh(at)
+
+
+def test_checking_a_pasted_key_takes_one_request_and_tells_refused_from_accepted(data_dir, monkeypatch, tmp_path):
+    from lib.runtime import Runtime
+    from lib.settings import load_settings
+    from lib.simulator.server import Simulator
+    bad = "rw-refused-" + "x" * 24
+    with Simulator(latency=0.1, media_dir=tmp_path / "sim2", refuse_keys={bad: 401}) as sim:
+        settings = load_settings(environ={"RUNWARE_API_URL": sim.url, "STUDIO_DATA_DIR": str(data_dir)},
+                                 dotenv_path=None)
+        runtime = Runtime(settings).start()
+        try:
+            refused = runtime.check_key(bad).result(timeout=15)
+            accepted = runtime.check_key(USER_KEY).result(timeout=15)
+        finally:
+            runtime.stop()
+        kinds = sim.stats.snapshot()["post_task_types"]
+    assert not refused.ok and "refused" in refused.message
+    assert accepted.ok and accepted.balance is not None
+    assert kinds.count(["accountManagement"]) == 2

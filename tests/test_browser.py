@@ -327,6 +327,11 @@ def test_a_pasted_key_stays_in_its_own_browser_session(browser, key_setup):
     a = browser.page(app, "/")
     expect(a.get_by_text("Demo mode")).to_be_visible()
     a.get_by_text("Use my own API key").click()
+    # A key Runware refuses is refused at the field, and nothing changes.
+    a.get_by_label("Runware API key", exact=True).fill("rw-wrong-" + secrets.token_urlsafe(24))
+    a.get_by_role("button", name="Use this key").click()
+    expect(a.get_by_text("Runware refused this key")).to_be_visible()
+    expect(a.get_by_text("Demo mode")).to_be_visible()
     a.get_by_label("Runware API key", exact=True).fill(key)
     a.get_by_role("button", name="Use this key").click()
     expect(a.get_by_text("Runware API (your key)")).to_be_visible()

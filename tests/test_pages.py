@@ -697,3 +697,4 @@ def test_a_running_job_without_progress_shows_time_against_the_models_typical_ti
     at = open_page()
     bars = [p.proto.text for p in at.get("progress")]
     assert any("of about 40 s" in text for text in bars), bars
+
