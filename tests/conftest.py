@@ -68,9 +68,11 @@ def empty_json(method, path, body, n):
 class StandIn:
     """A tiny purpose-built HTTP server on a free loopback port, for behaviour the simulator lacks
     (a webhook receiver, a proxy answering HTML, ...). `respond(method, path, body, n)` returns
-    (status, content_type, bytes); n counts requests from 1. Every request is kept in `requests`."""
+    (status, content_type, bytes) or (status, content_type, bytes, extra headers); n counts requests
+    from 1. Every request is kept in `requests` as (method, path, headers, body). `host` may be any
+    loopback address (127.0.0.2 plays a second host), `port` a chosen one."""
 
-    def __init__(self, respond=empty_json):
+    def __init__(self, respond=empty_json, *, host: str = "127.0.0.1", port: int = 0):
         self.requests: list[tuple[str, str, dict, bytes]] = []
         self.arrived = threading.Condition()
         outer = self
@@ -87,8 +89,10 @@ class StandIn:
                     outer.requests.append((self.command, self.path, dict(self.headers), body))
                     n = len(outer.requests)
                     outer.arrived.notify_all()
-                status, ctype, payload = respond(self.command, self.path, body, n)
+                status, ctype, payload, *extra = respond(self.command, self.path, body, n)
                 self.send_response(status)
+                for name, value in (extra[0] if extra else {}).items():
+                    self.send_header(name, value)
                 self.send_header("Content-Type", ctype)
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
@@ -96,9 +100,10 @@ class StandIn:
 
             do_GET = do_POST = do_PUT = _handle
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer((host, port), Handler)
         self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.host, self.port = host, self.server.server_address[1]
+        self.url = f"http://{host}:{self.port}"
 
     def wait(self, count: int, timeout: float = 20.0) -> list:
         with self.arrived:

@@ -7,11 +7,10 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from conftest import TEST_KEY
+from conftest import TEST_KEY, StandIn
 from lib.client import RunwareClient
 from lib.errors import ApiError, DownloadError
 
@@ -23,47 +22,22 @@ def only_first_is_public(ip: str) -> bool:
     return ip == PUBLIC
 
 
-class Server:
-    """A loopback HTTP server on `host`: GET answers a redirect to `location`, or the video. Keeps the
-    Host header of every request it gets."""
+def video_server(host: str = PUBLIC, location: str | None = None) -> StandIn:
+    """A StandIn on `host`: GET answers a redirect to its `location` (settable later), or the video."""
+    def respond(method, path, body, n):
+        if server.location:
+            return 302, "text/plain", b"", {"Location": server.location}
+        return 200, "video/mp4", VIDEO
 
-    def __init__(self, host: str = PUBLIC, location: str | None = None):
-        self.hosts: list[str] = []
-        outer = self
+    server = StandIn(respond, host=host)
+    server.location = location
+    server.url += "/v.mp4"
+    return server
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
 
-            def log_message(self, *args):
-                pass
-
-            def do_GET(self):
-                outer.hosts.append(self.headers.get("Host"))
-                if outer.location:
-                    self.send_response(302)
-                    self.send_header("Location", outer.location)
-                    self.send_header("Content-Length", "0")
-                    self.end_headers()
-                    return
-                self.send_response(200)
-                self.send_header("Content-Type", "video/mp4")
-                self.send_header("Content-Length", str(len(VIDEO)))
-                self.end_headers()
-                self.wfile.write(VIDEO)
-
-        self.location = location
-        self.server = ThreadingHTTPServer((host, 0), Handler)
-        self.server.daemon_threads = True
-        self.port = self.server.server_address[1]
-        self.url = f"http://{host}:{self.port}/v.mp4"
-
-    def __enter__(self):
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
+def hosts(server: StandIn) -> list[str]:
+    """The Host header of every request the server got."""
+    return [headers.get("Host") for _, _, headers, _ in server.requests]
 
 
 def client(api_url: str = "http://127.0.0.1:9/v1", **options) -> RunwareClient:
@@ -74,52 +48,52 @@ def client(api_url: str = "http://127.0.0.1:9/v1", **options) -> RunwareClient:
 
 
 def test_a_redirect_to_a_private_address_is_not_followed(tmp_path):
-    with Server(PRIVATE) as private, Server(PUBLIC, location=None) as public:
+    with video_server(PRIVATE) as private, video_server(PUBLIC, location=None) as public:
         public.location = private.url
         with pytest.raises(DownloadError) as refused:
             client(is_public=only_first_is_public).download(public.url, tmp_path / "v.mp4", max_bytes=10**6)
     assert refused.value.permanent and "private" in str(refused.value)
-    assert private.hosts == [] and len(public.hosts) == 1
+    assert hosts(private) == [] and len(hosts(public)) == 1
     assert list(tmp_path.iterdir()) == []
 
 
 def test_a_redirect_from_the_api_host_to_a_private_address_is_not_followed(tmp_path):
     # The API's own host may be private (the simulator on loopback): its URLs are fetched, but where it
     # redirects to must still be public.
-    with Server(PRIVATE) as private, Server(PUBLIC, location=private.url) as api:
+    with video_server(PRIVATE) as private, video_server(PUBLIC, location=private.url) as api:
         api_client = client(f"http://{PUBLIC}:{api.port}/v1", is_public=lambda ip: False)
         with pytest.raises(DownloadError):
             api_client.download(api.url, tmp_path / "v.mp4", max_bytes=10**6)
-        assert private.hosts == [] and len(api.hosts) == 1
+        assert hosts(private) == [] and len(hosts(api)) == 1
         api.location = None  # the same host serving the video itself is fine
         assert api_client.download(api.url, tmp_path / "v.mp4", max_bytes=10**6).read_bytes() == VIDEO
 
 
 def test_a_result_url_on_another_private_host_is_not_fetched(tmp_path):
-    with Server(PRIVATE) as private:
+    with video_server(PRIVATE) as private:
         with pytest.raises(DownloadError) as refused:
             client(is_public=only_first_is_public).download(private.url, tmp_path / "v.mp4", max_bytes=10**6)
-    assert refused.value.permanent and private.hosts == []
+    assert refused.value.permanent and hosts(private) == []
 
 
 def test_a_redirect_to_a_public_name_is_followed_to_the_checked_address(tmp_path):
     # "cdn.test" exists only in the injected resolver: the video arrives only if the connection goes
     # to the address that was checked (the system resolver would not know the name at all).
-    with Server(PUBLIC) as cdn, Server(PUBLIC) as origin:
+    with video_server(PUBLIC) as cdn, video_server(PUBLIC) as origin:
         origin.location = f"http://cdn.test:{cdn.port}/v.mp4"
         names = {"cdn.test": [PUBLIC], PUBLIC: [PUBLIC]}
         fetcher = client(is_public=only_first_is_public, resolve=lambda host, port: names.get(host, []))
         assert fetcher.download(origin.url, tmp_path / "v.mp4", max_bytes=10**6).read_bytes() == VIDEO
-    assert cdn.hosts == [f"cdn.test:{cdn.port}"]  # the name still goes in the Host header
+    assert hosts(cdn) == [f"cdn.test:{cdn.port}"]  # the name still goes in the Host header
 
 
 def test_a_name_that_resolves_to_any_private_address_is_refused(tmp_path):
-    with Server(PUBLIC) as video:
+    with video_server(PUBLIC) as video:
         names = {"mixed.test": [PUBLIC, PRIVATE]}
         fetcher = client(is_public=only_first_is_public, resolve=lambda host, port: names.get(host, []))
         with pytest.raises(DownloadError):
             fetcher.download(f"http://mixed.test:{video.port}/v.mp4", tmp_path / "v.mp4", max_bytes=10**6)
-    assert video.hosts == []
+    assert hosts(video) == []
 
 
 # -- item 6: a total deadline, even while headers trickle ----------------------------------------------

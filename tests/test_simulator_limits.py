@@ -7,16 +7,14 @@ from __future__ import annotations
 import base64
 import json
 import socket
-import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
 
 import lib.simulator.server as server_module
-from conftest import TEST_KEY, video_task
+from conftest import TEST_KEY, StandIn, video_task
 from lib.simulator.limits import Limits
 from lib.simulator.server import Simulator
 
@@ -65,43 +63,10 @@ def make_sim(tmp_path):
         sim.stop()
 
 
-class Recorder:
-    """An HTTP server on a chosen loopback address that records requests and answers `status`
-    (with a Location header for redirects)."""
-
-    def __init__(self, host="127.0.0.1", port=0, status=200, location=None):
-        self.requests: list[tuple[str, str]] = []
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
-            def _handle(self):
-                self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                outer.requests.append((self.command, self.path, self.headers.get("Host")))
-                self.send_response(status)
-                if location:
-                    self.send_header("Location", location)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            do_GET = do_POST = do_PUT = _handle
-
-        self.server = ThreadingHTTPServer((host, port), Handler)
-        self.server.daemon_threads = True
-        self.host, self.port = self.server.server_address[:2]
-        self.url = f"http://{host}:{self.port}"
-
-    def __enter__(self):
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
+def recorder(host: str = "127.0.0.1", port: int = 0, status: int = 200, location: str | None = None) -> StandIn:
+    """A StandIn on a chosen loopback address that answers `status` (with a Location for redirects)."""
+    headers = {"Location": location} if location else {}
+    return StandIn(lambda *request: (status, "text/plain", b"", headers), host=host, port=port)
 
 
 def only_stand_in_is_public(ip: str) -> bool:
@@ -120,12 +85,12 @@ def wait_for(condition, timeout=10.0) -> bool:
 # -- 1. SSRF: redirects and DNS rebinding ----------------------------------------------------------------
 
 
-def same_port_pair() -> tuple[Recorder, Recorder]:
+def same_port_pair() -> tuple[StandIn, StandIn]:
     """A "public" and a loopback recorder on the same port, as one name pointing at two hosts."""
     for _ in range(20):
-        public = Recorder(PUBLIC_STAND_IN)
+        public = recorder(PUBLIC_STAND_IN)
         try:
-            return public, Recorder("127.0.0.1", port=public.port)
+            return public, recorder("127.0.0.1", port=public.port)
         except OSError:
             public.server.server_close()
     raise AssertionError("no port free on both addresses")
@@ -133,7 +98,7 @@ def same_port_pair() -> tuple[Recorder, Recorder]:
 
 @pytest.mark.parametrize("field, method", [("webhookURL", "POST"), ("uploadEndpoint", "PUT")])
 def test_delivery_does_not_follow_a_redirect_to_loopback(make_sim, field, method):
-    with Recorder() as private, Recorder(PUBLIC_STAND_IN, status=307, location=private.url + "/steal") as public:
+    with recorder() as private, recorder(PUBLIC_STAND_IN, status=307, location=private.url + "/steal") as public:
         sim = make_sim(deliver_to_private=False, is_public=only_stand_in_is_public)
         post(sim, [video_task(fps=6, **{field: public.url + "/hook"})]).raise_for_status()
         assert wait_for(lambda: public.requests), "the public stand-in was never called"
@@ -157,11 +122,11 @@ def test_delivery_connects_to_the_address_it_checked(make_sim):
         assert wait_for(lambda: public.requests)
         time.sleep(0.5)
         assert private.requests == []
-        assert public.requests[0][2] == f"hooks.example.test:{public.port}"  # the name travels as Host
+        assert public.requests[0][2]["Host"] == f"hooks.example.test:{public.port}"  # the name travels as Host
 
 
 def test_a_name_with_any_private_address_is_refused(make_sim):
-    with Recorder(PUBLIC_STAND_IN) as public:
+    with recorder(PUBLIC_STAND_IN) as public:
         sim = make_sim(deliver_to_private=False, is_public=only_stand_in_is_public,
                        resolve=lambda host, port: [PUBLIC_STAND_IN, "127.0.0.1"])
         post(sim, [video_task(fps=6, webhookURL=f"http://mixed.example.test:{public.port}/cb")])
