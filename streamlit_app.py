@@ -63,6 +63,7 @@ def main() -> None:
         "generate": st.Page("pages/generate.py", title="Generate", icon=":material/movie:", default=True),
         "history": st.Page("pages/history.py", title="History", icon=":material/history:", url_path="history"),
         "gallery": st.Page("pages/gallery.py", title="Gallery", icon=":material/grid_view:", url_path="gallery"),
+        "compare": st.Page("pages/compare.py", title="Compare", icon=":material/compare:", url_path="compare"),
         "usage": st.Page("pages/usage.py", title="Usage", icon=":material/bar_chart:", url_path="usage"),
         "settings": st.Page("pages/settings.py", title="Settings", icon=":material/settings:", url_path="settings"),
     }

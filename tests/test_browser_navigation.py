@@ -14,7 +14,7 @@ if not Path(CHROMIUM).is_file():
 sync_api = pytest.importorskip("playwright.sync_api", reason="browser tests need Playwright for Python")
 expect = sync_api.expect
 
-APP_PAGES = ["Generate", "History", "Gallery", "Usage", "Settings"]
+APP_PAGES = ["Generate", "History", "Gallery", "Compare", "Usage", "Settings"]
 
 
 def nav_labels(page) -> list[str]:
