@@ -7,6 +7,7 @@ from lib import jobstate as js
 from lib.history import filter_jobs, to_csv, to_json
 from lib.request import redact_images
 import studio_ui as ui
+from studio_annotate_ui import annotation_controls
 
 s = ui.studio()
 ui.mode_banner(s)
@@ -91,5 +92,6 @@ with details:
 
 # -- Copy as code and Share (issue 15): the job's task as snippets, and a read-only link to it. --------
 with details:
+    annotation_controls(s, job, key=f"history-{job.task_uuid}")
     ui.code_expander(s, job.task)
     ui.share_panel(s, job)

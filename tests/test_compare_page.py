@@ -1,0 +1,173 @@
+"""The Compare page and the annotation controls, with AppTest: which jobs (the ?jobs= link and the
+pick), what differs, the synced player's elements, and favourite/rating/note/tags saved with the job."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from conftest import force, video_task
+from lib import demo
+from lib.keys import key_id
+from test_pages import data_dir, demo_job, open_page, run, store_for, unescape  # noqa: F401  (data_dir is a fixture)
+
+COMPARE = "pages/compare.py"
+
+
+def finished(data_dir, store, *, prompt: str = "A fox at dawn", **task_fields) -> str:
+    """A finished demo job with a local copy of its video (bytes nobody decodes here: AppTest draws no video)."""
+    uuid = demo_job(store, "success", prompt=prompt, **task_fields)
+    name = f"{uuid}-0.mp4"
+    media = data_dir / "media"
+    media.mkdir(parents=True, exist_ok=True)
+    (media / name).write_bytes(b"\0" * 64)
+    force(store, uuid, results=[{"videoUUID": "v", "file": name, "seed": 11}])
+    return uuid
+
+
+@pytest.fixture
+def three(data_dir):
+    store = store_for(data_dir)
+    return [finished(data_dir, store, seed=1, width=320), finished(data_dir, store, seed=2, width=320),
+            finished(data_dir, store, seed=1, width=512)]
+
+
+def compare_page(ids):
+    return open_page(COMPARE, jobs=",".join(ids))
+
+
+def labels(at) -> list[str]:
+    return [unescape(m.value) for m in at.markdown if re.match(r"^\*\*\d\*\* · ", m.value)]
+
+
+def query(at, name: str) -> str:
+    value = at.query_params[name]
+    return value[0] if isinstance(value, list) else value
+
+
+def widget(widgets, prefix: str):
+    [found] = [w for w in widgets if (w.key or "").startswith(prefix)]
+    return found
+
+
+# -- which jobs, what differs ----------------------------------------------------------------------
+
+def test_three_jobs_are_labelled_with_what_differs(three):
+    at = compare_page(three)
+    assert labels(at) == ["**1** · width: 320 · seed: 1", "**2** · width: 320 · seed: 2",
+                          "**3** · width: 512 · seed: 1"]
+
+
+def test_shared_parameters_are_listed_once(three):
+    at = compare_page(three)
+    shared = dict(at.dataframe[0].value.itertuples(index=False))
+    assert shared["model"] == "runware:108@22" and shared["positivePrompt"] == "A fox at dawn"
+    assert {"width", "seed", "taskUUID"}.isdisjoint(shared)
+
+
+def test_the_videos_form_one_group_driven_by_one_control(three, data_dir):
+    at = compare_page(three)
+    bodies = [h.value for h in at.html]
+    controls = [h for h in at.html if "data-sync-controls" in h.value]
+    assert len(controls) == 1 and controls[0].proto.unsafe_allow_javascript
+    group = re.search(r'data-sync-controls="(\w+)"', controls[0].value).group(1)
+    videos = [b for b in bodies if b.startswith("<video")]
+    assert [re.search(r'src="([^"]+)"', v).group(1) for v in videos] == [f"/videos/{u}-0.mp4" for u in three]
+    assert all(f'data-sync-group="{group}"' in v and " controls" not in v for v in videos)
+
+
+def test_the_link_picks_the_jobs_and_the_pick_updates_the_link(three):
+    at = compare_page(three)
+    pick = at.multiselect(key="c_jobs")
+    assert pick.value == three
+    pick.unselect(three[1])
+    run(at)
+    assert query(at, "jobs") == f"{three[0]},{three[2]}"
+    assert len(labels(at)) == 2
+
+
+def test_jobs_not_finished_or_of_another_workspace_are_left_out_of_a_link(three, data_dir):
+    store = store_for(data_dir)
+    failed = demo_job(store, "error", error={"code": "x", "message": "y"})
+    task = video_task()
+    store.add(task, workspace="someone-else", api_url=demo.DEMO_LABEL, key_id=key_id(demo.DEMO_KEY))
+    at = compare_page([three[0], failed, task["taskUUID"], three[1]])
+    assert at.multiselect(key="c_jobs").value == three[:2]
+    assert any("left out" in w.value for w in at.warning)
+    assert task["taskUUID"] not in at.multiselect(key="c_jobs").options  # never offered either
+
+
+def test_one_job_is_not_a_comparison(three):
+    at = compare_page(three[:1])
+    assert any("Pick 2 to 6" in i.value for i in at.info)
+    assert not at.html
+
+
+def test_without_two_finished_videos_the_page_says_so(data_dir):
+    finished(data_dir, store_for(data_dir))
+    at = open_page(COMPARE)
+    assert any("at least two finished videos" in i.value for i in at.info)
+
+
+# -- favourite, rating, note, tags -------------------------------------------------------------------
+
+def test_favourite_is_stored_and_shown_after_a_rerun(three, data_dir):
+    at = compare_page(three)
+    at.button(key=f"compare-{three[0]}-fav").click()
+    run(at)
+    assert store_for(data_dir).get(three[0]).favourite is True
+    run(at)
+    assert at.button(key=f"compare-{three[0]}-fav").proto.type == "primary"
+    assert at.button(key=f"compare-{three[1]}-fav").proto.type == "secondary"
+
+
+def test_favourite_toggles_off(three, data_dir):
+    at = compare_page(three)
+    for _ in range(2):
+        at.button(key=f"compare-{three[0]}-fav").click()
+        run(at)
+    assert store_for(data_dir).get(three[0]).favourite is False
+
+
+def test_rating_is_stored_and_shown_after_a_rerun(three, data_dir):
+    at = compare_page(three)
+    widget(at.feedback, f"compare-{three[1]}-rating").set_value(3)  # the fourth star
+    run(at)
+    assert store_for(data_dir).get(three[1]).rating == 4
+    run(at)
+    assert widget(at.feedback, f"compare-{three[1]}-rating").value == 3
+
+
+def test_clearing_the_stars_clears_the_rating(three, data_dir):
+    at = compare_page(three)
+    widget(at.feedback, f"compare-{three[1]}-rating").set_value(1)
+    run(at)
+    widget(at.feedback, f"compare-{three[1]}-rating").set_value(None)
+    run(at)
+    assert store_for(data_dir).get(three[1]).rating is None
+
+
+def test_note_is_stored_and_shown_after_a_rerun(three, data_dir):
+    at = compare_page(three)
+    widget(at.text_input, f"compare-{three[2]}-note").set_value("  Best light, sharpest fur ")
+    run(at)
+    assert store_for(data_dir).get(three[2]).note == "Best light, sharpest fur"
+    run(at)
+    assert widget(at.text_input, f"compare-{three[2]}-note").value == "Best light, sharpest fur"
+
+
+def test_tags_are_stored_and_offered_for_other_jobs(three, data_dir):
+    at = compare_page(three)
+    widget(at.multiselect, f"compare-{three[0]}-tags").set_value(["Sunset", "keeper"])
+    run(at)
+    assert sorted(store_for(data_dir).get(three[0]).tags) == ["keeper", "sunset"]
+    run(at)
+    assert sorted(widget(at.multiselect, f"compare-{three[0]}-tags").value) == ["keeper", "sunset"]
+    assert {"keeper", "sunset"} <= set(widget(at.multiselect, f"compare-{three[1]}-tags").options)
+
+
+def test_history_details_have_the_same_controls(three, data_dir):
+    at = open_page("pages/history.py", job=three[0])
+    at.button(key=f"history-{three[0]}-fav").click()
+    run(at)
+    assert store_for(data_dir).get(three[0]).favourite is True
