@@ -74,6 +74,7 @@ with details:
     ui.error_box(s, job)
     for i in range(len(job.results)):
         ui.video_player(s, job, i)
+    annotation_controls(s, job, key=f"history-{job.task_uuid}")
     with st.expander("Parameters"):
         st.code(json.dumps(redact_images(job.task), indent=2, ensure_ascii=False), language="json")
     # Buttons are keyed by the job, so a click meant for one job can never act on another.
@@ -92,6 +93,5 @@ with details:
 
 # -- Copy as code and Share (issue 15): the job's task as snippets, and a read-only link to it. --------
 with details:
-    annotation_controls(s, job, key=f"history-{job.task_uuid}")
     ui.code_expander(s, job.task)
     ui.share_panel(s, job)
