@@ -11,54 +11,65 @@ import hashlib
 import streamlit as st
 
 import studio_ui as ui
-
-NOTE_MAX = 500
+from lib.history import tag_set
+from lib.store import MAX_NOTE, BadAnnotation
 
 
 def _digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:10]
 
 
-def _toggle_favourite(s, job) -> None:
-    s.annotate(job, favourite=not job.favourite)
+def _save(s, job, key: str, **marks) -> None:
+    """Save from a widget's callback; a value the store refuses is said under the widgets instead."""
+    try:
+        s.annotate(job, **marks)
+        st.session_state.pop(f"{key}-problem", None)
+    except BadAnnotation as exc:
+        st.session_state[f"{key}-problem"] = str(exc)
+        # Redraw the widgets from what is stored: the refused value must not look saved.
+        st.session_state[f"{key}-redraw"] = st.session_state.get(f"{key}-redraw", 0) + 1
 
 
-def _save_rating(s, job, widget: str) -> None:
+def _toggle_favourite(s, job, key: str) -> None:
+    _save(s, job, key, favourite=not job.favourite)
+
+
+def _save_rating(s, job, key: str, widget: str) -> None:
     stars = st.session_state.get(widget)  # 0-4 from st.feedback, None when cleared
-    s.annotate(job, rating=None if stars is None else stars + 1)
+    _save(s, job, key, rating=None if stars is None else stars + 1)
 
 
-def _save_note(s, job, widget: str) -> None:
-    s.annotate(job, note=(st.session_state.get(widget) or "").strip())
+def _save_note(s, job, key: str, widget: str) -> None:
+    _save(s, job, key, note=(st.session_state.get(widget) or "").strip())
 
 
-def _save_tags(s, job, widget: str) -> None:
-    s.annotate(job, tags=list(st.session_state.get(widget) or []))
+def _save_tags(s, job, key: str, widget: str) -> None:
+    _save(s, job, key, tags=list(st.session_state.get(widget) or []))
 
 
 def known_tags(s) -> list[str]:
     """Every tag used in this workspace, to pick from."""
-    df = ui.history_frame(s)
-    if "tags" not in df:
-        return []
-    return sorted({t.strip() for cell in df["tags"].dropna() for t in str(cell).split(",") if t.strip()})
+    return sorted(set().union(*map(tag_set, ui.history_frame(s)["tags"])))
 
 
 def annotation_controls(s, job, *, key: str) -> None:
     """The favourite star, the rating, the note and the tags of `job`; `key` keeps several on one page apart."""
     with st.container(horizontal=True, vertical_alignment="center"):
         favourite = bool(job.favourite)
-        st.button("Favourite", key=f"{key}-fav", on_click=_toggle_favourite, args=(s, job),
+        st.button("Favourite", key=f"{key}-fav", on_click=_toggle_favourite, args=(s, job, key),
                   icon=":material/star:" if favourite else ":material/star_border:",
                   type="primary" if favourite else "secondary",
                   help="Remove from favourites" if favourite else "Mark as a favourite")
         rating = f"{key}-rating-{job.rating or 0}"
         st.feedback("stars", key=rating, default=job.rating - 1 if job.rating else None,
-                    on_change=_save_rating, args=(s, job, rating))
-    note = f"{key}-note-{_digest(job.note or '')}"
-    st.text_input("Note", value=job.note or "", key=note, max_chars=NOTE_MAX, on_change=_save_note,
-                  args=(s, job, note), placeholder="What stands out (Enter saves)")
-    tags = f"{key}-tags-{_digest(','.join(job.tags or []))}"
+                    on_change=_save_rating, args=(s, job, key, rating))
+    redraw = st.session_state.get(f"{key}-redraw", 0)
+    note = f"{key}-note-{_digest(job.note or '')}-{redraw}"
+    st.text_input("Note", value=job.note or "", key=note, max_chars=MAX_NOTE, on_change=_save_note,
+                  args=(s, job, key, note), placeholder="What stands out (Enter saves)")
+    tags = f"{key}-tags-{_digest(','.join(job.tags or []))}-{redraw}"
     st.multiselect("Tags", sorted(set(known_tags(s)) | set(job.tags or [])), default=list(job.tags or []),
-                   key=tags, accept_new_options=True, on_change=_save_tags, args=(s, job, tags),
+                   key=tags, accept_new_options=True, on_change=_save_tags, args=(s, job, key, tags),
                    placeholder="Add tags")
+    if st.session_state.get(f"{key}-problem"):
+        st.error(ui.plain(st.session_state[f"{key}-problem"]), icon="⚠️")

@@ -171,3 +171,12 @@ def test_history_details_have_the_same_controls(three, data_dir):
     at.button(key=f"history-{three[0]}-fav").click()
     run(at)
     assert store_for(data_dir).get(three[0]).favourite is True
+
+
+def test_a_tag_the_store_refuses_is_said_and_not_kept(three, data_dir):
+    at = compare_page(three)
+    widget(at.multiselect, f"compare-{three[0]}-tags").set_value(["x" * 60])
+    run(at)
+    assert store_for(data_dir).get(three[0]).tags == []
+    assert any("at most" in e.value for e in at.error)
+    assert widget(at.multiselect, f"compare-{three[0]}-tags").value == []
