@@ -13,6 +13,7 @@ from studio_annotate_ui import annotation_controls
 PICK = "c_jobs"
 PICKED_FROM = "c_jobs_from"  # the ?jobs= value the pick was last read from (or written to)
 LABEL_LIMIT = 80
+MAX_OFFERED = 300
 
 
 def _pick_to_url() -> None:
@@ -22,6 +23,16 @@ def _pick_to_url() -> None:
     else:
         st.query_params.pop("jobs", None)
     st.session_state[PICKED_FROM] = value
+
+
+def _take_sweep(s, finished: set) -> None:
+    """The first videos of the chosen sweep, in the order it queued them, become the pick."""
+    sweep = st.session_state.get("c_sweep")
+    if sweep:
+        jobs = [job.task_uuid for job in s.store.sweep_jobs(sweep, s.workspace) if job.task_uuid in finished]
+        st.session_state[PICK] = jobs[:MAX_JOBS]
+        _pick_to_url()
+    st.session_state["c_sweep"] = None  # a one-off action, not a filter that stays on
 
 
 def _choice(row) -> str:
@@ -45,20 +56,32 @@ if len(done) < MIN_JOBS:
     st.info("Compare needs at least two finished videos. Make some on the Generate page.")
     st.stop()
 
-choices = {row.task_uuid: _choice(row) for row in done.itertuples()}
+finished = set(done["task_uuid"])
 wanted = st.query_params.get("jobs", "")
 if PICK not in st.session_state or st.session_state.get(PICKED_FROM) != wanted:
     # A link (or the browser's back button) says which jobs: only finished videos of this workspace.
     linked = parse_job_ids(wanted)
-    st.session_state[PICK] = [u for u in linked if u in choices]
+    st.session_state[PICK] = [u for u in linked if u in finished]
     st.session_state[PICKED_FROM] = wanted
     if len(st.session_state[PICK]) < len(linked):
         st.warning("Some linked jobs are not finished videos in this workspace, so they are left out.")
 else:
-    st.session_state[PICK] = [u for u in st.session_state[PICK] if u in choices]  # deleted since
-picked = st.multiselect(f"Jobs to compare ({MIN_JOBS} to {MAX_JOBS})", list(choices), key=PICK,
-                        format_func=choices.get, max_selections=MAX_JOBS, on_change=_pick_to_url,
-                        placeholder="Pick finished jobs")
+    st.session_state[PICK] = [u for u in st.session_state[PICK] if u in finished]  # deleted since
+# The newest finished videos are offered (a list of thousands helps nobody), and whatever is picked.
+offered = done[done["task_uuid"].isin(set(done["task_uuid"].head(MAX_OFFERED)) | set(st.session_state[PICK]))]
+choices = {row.task_uuid: _choice(row) for row in offered.itertuples()}
+pick_column, sweep_column = st.columns([3, 1], vertical_alignment="bottom")
+picked = pick_column.multiselect(f"Jobs to compare ({MIN_JOBS} to {MAX_JOBS})", list(choices), key=PICK,
+                                 format_func=choices.get, max_selections=MAX_JOBS, on_change=_pick_to_url,
+                                 placeholder="Pick finished jobs")
+in_sweeps = done[done["sweep_id"] != ""]
+counts = in_sweeps["sweep_id"].value_counts(sort=False)
+names = dict(zip(in_sweeps["sweep_id"], in_sweeps["sweep"]))
+sweeps = [sweep for sweep in dict.fromkeys(in_sweeps["sweep_id"]) if counts[sweep] >= MIN_JOBS]  # newest first
+if sweeps:
+    sweep_column.selectbox("Or take a sweep's videos", sweeps, index=None, key="c_sweep", placeholder="A sweep",
+                           format_func=lambda sweep: f"{names[sweep] or 'Sweep ' + sweep[:8]} ({counts[sweep]})",
+                           on_change=_take_sweep, args=(s, finished))
 jobs = [job for job in (s.job(u) for u in picked) if job is not None]
 if len(jobs) < MIN_JOBS:
     st.info(f"Pick {MIN_JOBS} to {MAX_JOBS} finished jobs to see them side by side.")

@@ -103,5 +103,6 @@ def test_four_videos_play_in_step_and_stay_in_step_after_a_seek(browser, tmp_pat
         paused = assert_in_step(page.evaluate(STATE_JS), playing=False)
         time.sleep(0.5)
         assert page.evaluate(STATE_JS)[0]["time"] == paused[0]  # paused means still
+        page.screenshot(path="/tmp/e2e-compare-page.png", full_page=True)
         assert_no_traceback(browser, page)
         assert not browser.page_errors, browser.page_errors

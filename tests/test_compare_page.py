@@ -3,6 +3,7 @@ pick), what differs, the synced player's elements, and favourite/rating/note/tag
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 
@@ -14,14 +15,24 @@ from test_pages import data_dir, demo_job, open_page, run, store_for, unescape  
 COMPARE = "pages/compare.py"
 
 
-def finished(data_dir, store, *, prompt: str = "A fox at dawn", **task_fields) -> str:
+def finished(data_dir, store, *, prompt: str = "A fox at dawn", workspace: str = "local", poster: bool = False,
+             **task_fields) -> str:
     """A finished demo job with a local copy of its video (bytes nobody decodes here: AppTest draws no video)."""
-    uuid = demo_job(store, "success", prompt=prompt, **task_fields)
-    name = f"{uuid}-0.mp4"
+    task = video_task(positivePrompt=prompt, **task_fields)
+    store.add(task, workspace=workspace, api_url=demo.DEMO_LABEL, key_id=key_id(demo.DEMO_KEY))
+    return done(data_dir, store, task["taskUUID"], poster=poster)
+
+
+def done(data_dir, store, uuid: str, poster: bool = False) -> str:
     media = data_dir / "media"
     media.mkdir(parents=True, exist_ok=True)
-    (media / name).write_bytes(b"\0" * 64)
-    force(store, uuid, results=[{"videoUUID": "v", "file": name, "seed": 11}])
+    result = {"videoUUID": "v", "file": f"{uuid}-0.mp4", "seed": 11}
+    (media / result["file"]).write_bytes(b"\0" * 64)
+    if poster:
+        result["poster"] = f"{uuid}-0.jpg"
+        (media / result["poster"]).write_bytes(b"\xff\xd8\xff")
+    force(store, uuid, status="success", submitted_at=time.time(), finished_at=time.time(), results=[result])
+    time.sleep(0.002)  # distinct creation times: the newest first is a stable order
     return uuid
 
 
@@ -180,3 +191,45 @@ def test_a_tag_the_store_refuses_is_said_and_not_kept(three, data_dir):
     assert store_for(data_dir).get(three[0]).tags == []
     assert any("at most" in e.value for e in at.error)
     assert widget(at.multiselect, f"compare-{three[0]}-tags").value == []
+
+
+def test_a_poster_is_shown_before_the_video_plays(data_dir):
+    store = store_for(data_dir)
+    ids = [finished(data_dir, store, poster=True, seed=1), finished(data_dir, store, seed=2)]
+    at = compare_page(ids)
+    videos = [h.value for h in at.html if h.value.startswith("<video")]
+    assert f'poster="/videos/{ids[0]}-0.jpg"' in videos[0]
+    assert "poster=" not in videos[1]
+
+
+def test_a_sweeps_finished_videos_can_be_taken_at_once(data_dir):
+    store = store_for(data_dir)
+    tasks = [video_task(seed=seed) for seed in range(1, 9)]
+    sweep, jobs = store.add_sweep("Seeds 1-8", tasks, workspace="local", api_url=demo.DEMO_LABEL,
+                                  key_id=key_id(demo.DEMO_KEY))
+    for job in jobs[1:]:  # the first one is still queued
+        done(data_dir, store, job.task_uuid)
+    at = open_page(COMPARE)
+    at.selectbox(key="c_sweep").select(sweep.sweep_id)
+    run(at)
+    wanted = [job.task_uuid for job in jobs[1:7]]  # six at most, in the sweep's order
+    assert at.multiselect(key="c_jobs").value == wanted
+    assert query(at, "jobs") == ",".join(wanted)
+    assert labels(at)[0] == "**1** · seed: 2"
+
+
+def test_per_user_compare_keeps_the_workspace_in_its_link(data_dir, monkeypatch):
+    monkeypatch.setenv("STUDIO_WORKSPACES", "per-user")
+    at = open_page()
+    ws = query(at, "ws")
+    store = store_for(data_dir)
+    mine = [finished(data_dir, store, workspace=ws, seed=seed) for seed in (1, 2, 3)]
+    theirs = finished(data_dir, store, workspace="someone-else")
+    at.query_params["jobs"] = ",".join(mine[:2] + [theirs])
+    at.switch_page(COMPARE)
+    run(at)
+    pick = at.multiselect(key="c_jobs")
+    assert pick.value == mine[:2] and theirs not in pick.options
+    pick.select(mine[2])
+    run(at)
+    assert query(at, "ws") == ws and query(at, "jobs") == ",".join(mine)
