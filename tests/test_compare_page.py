@@ -233,3 +233,12 @@ def test_per_user_compare_keeps_the_workspace_in_its_link(data_dir, monkeypatch)
     pick.select(mine[2])
     run(at)
     assert query(at, "ws") == ws and query(at, "jobs") == ",".join(mine)
+
+
+def test_six_jobs_side_by_side_and_no_more(data_dir):
+    store = store_for(data_dir)
+    ids = [finished(data_dir, store, seed=seed) for seed in range(1, 8)]
+    at = compare_page(ids)  # seven linked: the first six are compared
+    assert at.multiselect(key="c_jobs").value == ids[:6]
+    assert labels(at) == [f"**{i}** · seed: {i}" for i in range(1, 7)]
+    assert len([h for h in at.html if h.value.startswith("<video")]) == 6
