@@ -224,11 +224,18 @@ def _size_text(size) -> str:
     return f"{size[0]}x{size[1]}" if isinstance(size, tuple) else str(size)
 
 
+# How much more a difference in shape weighs than one in pixel count when picking the nearest size:
+# a portrait ask stays portrait even at 1/50 of the pixels, yet 640x360 finds 640x352 (not 1280x720).
+_SHAPE_WEIGHT = 4.0
+
+
 def nearest_size(sizes, target: tuple[int, int]) -> tuple[int, int]:
-    """The listed size closest in shape first (a portrait ask stays portrait), then in pixel count."""
+    """The listed size closest to `target` in shape, then in pixel count (ratios, so 2x off is as
+    far as half)."""
     def distance(size):
-        return (round(abs(math.log((size[0] / size[1]) / (target[0] / target[1]))), 3),
-                abs(math.log(size[0] * size[1] / (target[0] * target[1]))))
+        shape = abs(math.log((size[0] / size[1]) / (target[0] / target[1])))
+        pixels = abs(math.log(size[0] * size[1] / (target[0] * target[1])))
+        return (_SHAPE_WEIGHT * shape + pixels, size)
     return min(sizes, key=distance)
 
 

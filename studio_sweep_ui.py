@@ -1,0 +1,198 @@
+"""The sweep panel of the Generate page: axes to vary, the grid as it will be queued, its count and
+price, and the Queue button (asking first when it costs more than STUDIO_CONFIRM_ABOVE_USD or has a
+price nobody knows). What a sweep means is lib/sweep.py; this file draws it and queues its tasks."""
+from __future__ import annotations
+
+import random
+import secrets
+from typing import Callable
+
+import pandas as pd
+import streamlit as st
+
+from lib import form as F
+from lib import sweep as S
+from lib.catalog import Model
+from lib.spend import SpendCapExceeded
+from lib.studio import Studio
+import studio_form_ui as fui
+import studio_ui as ui
+
+_HELP = {
+    "prompts": "One prompt per line; blank lines are skipped. Empty: the form's prompt.",
+    "models": "Empty: the form's model. Settings a model does not take are dropped for its cells, "
+              "and values it does not allow move to the nearest it does.",
+    "seeds": "Seeds like 1, 2, 3, or \"4 random\" for four new ones. Empty: the form's seed setting.",
+    "durations": "Seconds, like 5, 10. Empty: the form's duration.",
+    "sizes": "Sizes like 1280x720 and resolutions like 720p, mixed. Empty: the form's size.",
+}
+
+
+def panel(s: Studio, model: Model, uploads: Callable[[], F.Uploads]) -> None:
+    """The whole sweep panel, under the Generate button. `model` is the form's model and the form's
+    session state is the base every cell starts from; `uploads` reads the form's files when needed."""
+    with st.expander("Sweep: vary parameters", icon="🧮"):
+        ss = st.session_state
+        if ss.get("sw_result"):
+            st.success(ui.plain(ss.pop("sw_result")), icon="✅")
+        axes, problems = _axes(s, model)
+        for message in problems:
+            st.error(ui.plain(message), icon="⚠️")
+        if problems or not axes.lengths():
+            if not problems:
+                st.caption("Give values for at least one axis: every combination becomes one job.")
+            return
+        plan = S.build(s.catalog, model, ss, axes, max_image_bytes=int(s.settings.max_image_mb * 1e6),
+                       uploads=uploads(), confirm_above_usd=s.settings.confirm_above_usd)
+        if plan.error:
+            st.error(ui.plain(plan.error), icon="⚠️")
+            return
+        _grid(s, plan, axes)
+        name = st.text_input("Sweep name", key="sw_name", placeholder=S.default_name(axes, s.catalog),
+                             help="Empty: the name shown here.").strip() or S.default_name(axes, s.catalog)
+        if ss.get("sw_refusal"):
+            st.error(ui.plain(ss.pop("sw_refusal")), icon="💸")
+        if st.button(f"Queue sweep ({plan.jobs} job{'s' if plan.jobs != 1 else ''})", key="sw_queue",
+                     disabled=not plan.ready, width="stretch"):
+            if plan.needs_confirmation:
+                ss["sw_confirm"] = _fingerprint(plan)
+            else:
+                _queue(s, plan, name, axes, model)
+                st.rerun()  # the message and the new jobs show at once
+        if ss.get("sw_confirm"):
+            _confirm(s, plan, name, axes, model)
+
+
+# -- the axes ----------------------------------------------------------------------------------------
+
+def _axes(s: Studio, model: Model) -> tuple[S.Axes, list[str]]:
+    """The axis widgets, read into Axes, and what is wrong with what was typed."""
+    ss = st.session_state
+    st.caption("Every combination of the values below becomes one job, on top of the form above.")
+    st.text_area("Prompts", key="sw_prompts", height=90, help=_HELP["prompts"],
+                 placeholder="A red fox in the snow\nA paper boat on a rainy street")
+    labels = fui.picker_labels(s.catalog)
+    airs = [a for a in labels if a != F.CUSTOM]
+    st.multiselect("Models", airs, key="sw_models", format_func=lambda a: labels.get(a, a),
+                   help=_HELP["models"], placeholder="the form's model")
+    left, mid, right = st.columns(3)
+    left.text_input("Seeds", key="sw_seeds", help=_HELP["seeds"], placeholder='1, 2, 3 or "4 random"')
+    mid.text_input("Durations (s)", key="sw_durations", help=_HELP["durations"], placeholder="5, 10")
+    right.text_input("Sizes or resolutions", key="sw_sizes", help=_HELP["sizes"], placeholder="1280x720, 720p")
+    models = [model] + [s.catalog.get(a) for a in ss.get("sw_models") or ()]
+    choices = S.setting_choices(models)
+    # A setting chosen for models no longer in the sweep leaves the list rather than break it.
+    ss["sw_settings"] = [n for n in ss.get("sw_settings") or () if n in choices]
+    st.multiselect("Settings to vary", list(choices), key="sw_settings", format_func=lambda n: choices[n],
+                   placeholder="none", help="Model settings; each gets its own list of values.")
+    settings = []
+    for name in ss["sw_settings"]:
+        st.text_input(f"{choices[name]}: values", key=f"sw_set_{name}", placeholder="comma-separated, e.g. "
+                      + ("on, off" if name == "audio" else "low, high" if name != "steps" else "20, 40"))
+        values = S.parse_values(ss.get(f"sw_set_{name}"))
+        if values:
+            settings.append((name, values))
+    ss.setdefault("sw_rng", secrets.randbits(32))
+    seeds, seed_problem = S.parse_seeds(ss.get("sw_seeds"), random.Random(ss["sw_rng"]))
+    durations, duration_problem = S.parse_durations(ss.get("sw_durations"))
+    sizes, size_problem = S.parse_sizes(ss.get("sw_sizes"))
+    axes = S.Axes(prompts=S.parse_prompts(ss.get("sw_prompts")), models=tuple(ss.get("sw_models") or ()),
+                  seeds=seeds, durations=durations, sizes=sizes, settings=tuple(settings))
+    return axes, [p for p in (seed_problem, duration_problem, size_problem) if p]
+
+
+# -- the grid ----------------------------------------------------------------------------------------
+
+def _grid(s: Studio, plan: S.Plan, axes: S.Axes) -> None:
+    st.markdown("**" + ui.plain(S.summary(plan, demo=s.demo)) + "**")
+    if plan.merged:
+        st.caption(f"{plan.merged} of the {plan.asked} combinations came out the same as another "
+                   "(after fitting to their models) and are merged: each is queued once.")
+    st.dataframe(_rows(s, plan, axes), hide_index=True, width="stretch")
+    if plan.invalid:
+        st.error(f"Nothing can be queued while {len(plan.invalid)} cell(s) are invalid:", icon="⚠️")
+        for cell in plan.invalid:
+            st.markdown("- " + ui.plain(f"{cell.label()}: " + "; ".join(p["message"] for p in cell.problems)))
+
+
+def _rows(s: Studio, plan: S.Plan, axes: S.Axes) -> pd.DataFrame:
+    """One row per job: its actual parameters (as text, so a long seed keeps every digit), its price,
+    and what fitting changed."""
+    varied = [name for name, _ in axes.settings]
+    rows = []
+    for cell in plan.cells:
+        p = cell.params
+        row = {"cell": cell.number, "model": cell.model_name, "prompt": p["prompt"], "seed": _text(p["seed"]),
+               "duration": _text(p["duration"]), "size": p["size"]}
+        row.update({name: _text(p.get(name)) for name in varied})
+        usd = cell.estimate.usd
+        row["price"] = ("unknown" if usd is None else f"${usd:.2f}" if usd >= 0.1 else f"${usd:.3f}")
+        row["fitted"] = "; ".join(cell.fitted)
+        row["dropped"] = "; ".join(cell.dropped)
+        row["merged"] = ", ".join(str(n) for n in cell.same_as)
+        row["problem"] = "; ".join(x["message"] for x in cell.problems)
+        rows.append(row)
+    frame = pd.DataFrame(rows)
+    if s.demo:
+        frame = frame.rename(columns={"price": "price (simulated)"})
+    return frame
+
+
+def _text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+# -- queueing ----------------------------------------------------------------------------------------
+
+def _fingerprint(plan: S.Plan) -> list:
+    """What the user agreed to: a different grid (the form changed meanwhile) is asked about again."""
+    return [plan.jobs, plan.usd, plan.unknown, [c.params for c in plan.cells]]
+
+
+def _drop_confirmation() -> None:
+    st.session_state.pop("sw_confirm", None)
+
+
+@st.dialog("Queue this sweep?", on_dismiss=_drop_confirmation)
+def _confirm(s: Studio, plan: S.Plan, name: str, axes: S.Axes, model: Model) -> None:
+    ss = st.session_state
+    st.markdown("**" + ui.plain(name) + "**: " + ui.plain(S.summary(plan, demo=s.demo)))
+    reasons = []
+    if plan.usd > plan.confirm_above_usd:
+        reasons.append(f"the estimate is above ${plan.confirm_above_usd:.2f}")
+    if plan.unknown:
+        reasons.append(f"{plan.unknown} job(s) have no known price")
+    st.caption(ui.plain("Asking because " + " and ".join(reasons) + "."))
+    if ss.get("sw_confirm") != _fingerprint(plan):
+        st.warning("The sweep changed since you asked to queue it: check the grid again.", icon="🔁")
+        if st.button("Close", key="sw_confirm_close"):
+            _drop_confirmation()
+            st.rerun()
+        return
+    yes, no = st.columns(2)
+    if yes.button(f"Queue {plan.jobs} job{'s' if plan.jobs != 1 else ''}", type="primary", key="sw_confirm_yes"):
+        _drop_confirmation()
+        _queue(s, plan, name, axes, model)
+        st.rerun()
+    if no.button("Cancel", key="sw_confirm_no"):
+        _drop_confirmation()
+        st.rerun()
+
+
+def _queue(s: Studio, plan: S.Plan, name: str, axes: S.Axes, model: Model) -> None:
+    """All of the grid as queued jobs of one sweep, or none of it (the spend caps decide together)."""
+    ss = st.session_state
+    spec = {**axes.spec(), "form_model": F.model_air(model, ss), "estimated_usd": plan.usd,
+            "unknown_prices": plan.unknown}
+    try:
+        _, jobs = s.submit_sweep(name, plan.tasks(), spec)
+    except SpendCapExceeded as exc:
+        ss["sw_refusal"] = f"Nothing was queued: {exc}"
+        return
+    ss["sw_result"] = f"Queued {len(jobs)} job{'s' if len(jobs) != 1 else ''} as the sweep “{name}”."
+    ss["sw_rng"] = secrets.randbits(32)  # the next "4 random" draws new seeds
+    ss["monitor_busy"] = None  # the live view switches to its quick pace
