@@ -14,6 +14,7 @@ from lib import form as F
 from lib import sweep as S
 from lib.catalog import Model
 from lib.spend import SpendCapExceeded
+from lib.store import DuplicateSubmit
 from lib.studio import Studio
 import studio_form_ui as fui
 import studio_ui as ui
@@ -192,6 +193,9 @@ def _queue(s: Studio, plan: S.Plan, name: str, axes: S.Axes, model: Model) -> No
         _, jobs = s.submit_sweep(name, plan.tasks(), spec)
     except SpendCapExceeded as exc:
         ss["sw_refusal"] = f"Nothing was queued: {exc}"
+        return
+    except DuplicateSubmit:
+        ss["sw_refusal"] = "Nothing was queued: these jobs were queued moments ago and are in your jobs."
         return
     ss["sw_result"] = f"Queued {len(jobs)} job{'s' if len(jobs) != 1 else ''} as the sweep “{name}”."
     ss["sw_rng"] = secrets.randbits(32)  # the next "4 random" draws new seeds
