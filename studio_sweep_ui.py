@@ -36,6 +36,11 @@ def panel(s: Studio, model: Model, uploads: Callable[[], F.Uploads]) -> None:
         ss = st.session_state
         if ss.get("sw_result"):
             st.success(ui.plain(ss.pop("sw_result")), icon="✅")
+        if any(ss.get(f"f_in_{kind}_file") is not None for kind in ("video", "audio")):
+            # Each job would carry its own copy of a file of up to hundreds of MB.
+            st.warning("A sweep cannot use an uploaded video or audio file: give its URL in the form instead.",
+                       icon="📎")
+            return
         axes, problems = _axes(s, model)
         for message in problems:
             st.error(ui.plain(message), icon="⚠️")

@@ -15,7 +15,7 @@ import json
 import math
 import random
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Mapping
 
 from . import form as F
@@ -199,8 +199,8 @@ def _base_values(model: Model, base: Mapping) -> dict:
     for key in list(state):
         if (key.startswith("f_x_") or key in F.OBJECT_KEYS.values()) and key not in taken:
             del state[key]
-    for key, offered in (("f_prompt", lay.prompt), ("f_negative", lay.negative), ("f_seed_on", lay.seed), ("f_cfg_on", lay.cfg),
-                         ("f_audio", lay.audio)):
+    for key, offered in (("f_prompt", lay.prompt), ("f_negative", lay.negative), ("f_seed_on", lay.seed),
+                         ("f_cfg_on", lay.cfg), ("f_audio", lay.audio)):
         if not offered:
             state.pop(key, None)
     for kind in F.MEDIA:
@@ -301,7 +301,10 @@ class _Fitting:
     def setting(self, name: str, raw: str) -> None:
         lay = self.lay
         if name == "audio":
-            self._flag(name, raw, "f_audio", "Audio") if lay.audio else self.dropped.append(f"audio {raw}")
+            if lay.audio:
+                self._flag(name, raw, "f_audio", "Audio")
+            else:
+                self.dropped.append(f"audio {raw}")
         elif name == "fps":
             if lay.send_fps:
                 self._number(name, raw, "f_fps", "FPS", integer=True, listed=lay.fps,
@@ -526,7 +529,7 @@ def build(catalog: Catalog, base_model: Model, base: Mapping, axes: Axes, *, max
 def _with_merged(cell: Cell, numbers: list[int]) -> Cell:
     if not numbers:
         return cell
-    return Cell(**{**cell.__dict__, "same_as": tuple(numbers)})
+    return replace(cell, same_as=tuple(numbers))
 
 
 # -- words -------------------------------------------------------------------------------------------

@@ -252,7 +252,9 @@ def test_size_fitted_to_the_nearest_allowed(catalog, air, asked, size, note):
     assert cell.fitted == ((note,) if note else ())
 
 
-@pytest.mark.parametrize("target, pick", [((640, 360), (640, 352)), ((360, 640), (352, 640)), ((1280, 720), (1280, 720))])
+@pytest.mark.parametrize("target, pick", [
+    ((640, 360), (640, 352)), ((360, 640), (352, 640)), ((1280, 720), (1280, 720)),
+])
 def test_nearest_size_on_a_model_of_many_sizes(catalog, target, pick):
     """Vidu Q3 lists 20 sizes; its 360p is 640x352, nearer 640x360 than its exactly 16:9 1280x720."""
     assert S.nearest_size(catalog.get("vidu:4@1").sizes, target) == pick
