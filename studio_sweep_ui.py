@@ -11,6 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from lib import form as F
+from lib import jobstate as js
 from lib import sweep as S
 from lib.catalog import Model
 from lib.spend import SpendCapExceeded
@@ -34,8 +35,12 @@ def panel(s: Studio, model: Model, uploads: Callable[[], F.Uploads]) -> None:
     session state is the base every cell starts from; `uploads` reads the form's files when needed."""
     with st.expander("Sweep: vary parameters", icon="🧮"):
         ss = st.session_state
-        if ss.get("sw_result"):
-            st.success(ui.plain(ss.pop("sw_result")), icon="✅")
+        # What the last Queue or Cancel did. Kept (not shown once): the live job list reruns the page
+        # on its own, and a message shown only once could be gone before anyone read it.
+        if ss.get("sw_outcome"):
+            done, text = ss["sw_outcome"]
+            (st.success if done else st.error)(ui.plain(text), icon="✅" if done else "💸")
+        _last_sweep(s)
         if any(ss.get(f"f_in_{kind}_file") is not None for kind in ("video", "audio")):
             # Each job would carry its own copy of a file of up to hundreds of MB.
             st.warning("A sweep cannot use an uploaded video or audio file: give its URL in the form instead.",
@@ -56,9 +61,7 @@ def panel(s: Studio, model: Model, uploads: Callable[[], F.Uploads]) -> None:
         _grid(s, plan, axes)
         name = st.text_input("Sweep name", key="sw_name", placeholder=S.default_name(axes, s.catalog),
                              help="Empty: the name shown here.").strip() or S.default_name(axes, s.catalog)
-        if ss.get("sw_refusal"):
-            st.error(ui.plain(ss.pop("sw_refusal")), icon="💸")
-        if st.button(f"Queue sweep ({plan.jobs} job{'s' if plan.jobs != 1 else ''})", key="sw_queue",
+        if st.button(f"Queue sweep ({_jobs(plan.jobs)})", key="sw_queue",
                      disabled=not plan.ready, width="stretch"):
             if plan.needs_confirmation:
                 ss["sw_confirm"] = _fingerprint(plan)
@@ -144,6 +147,10 @@ def _rows(s: Studio, plan: S.Plan, axes: S.Axes) -> pd.DataFrame:
     return frame
 
 
+def _jobs(n: int, kind: str = "") -> str:
+    return f"{n} {kind}job" + ("" if n == 1 else "s")
+
+
 def _text(value) -> str:
     if value is None:
         return ""
@@ -153,6 +160,24 @@ def _text(value) -> str:
 
 
 # -- queueing ----------------------------------------------------------------------------------------
+
+def _last_sweep(s: Studio) -> None:
+    """The sweep this session queued last, while some of it waits: it can be called off (what was
+    sent already goes on)."""
+    last = st.session_state.get("sw_last")
+    if not last:
+        return
+    sweep_id, name = last
+    waiting = sum(job.status == js.QUEUED for job in s.store.sweep_jobs(sweep_id, s.workspace))
+    if not waiting:
+        return
+    text, button = st.columns([3, 1], vertical_alignment="center")
+    text.caption(ui.plain(f"Sweep “{name}”: {_jobs(waiting)} not sent yet."))
+    if button.button("Cancel those", key="sw_cancel_last", help="Jobs already sent go on."):
+        cancelled = s.cancel_sweep(sweep_id)
+        st.session_state["sw_outcome"] = (True, f"Cancelled {_jobs(cancelled, 'queued ')} of the sweep “{name}”.")
+        st.rerun()
+
 
 def _fingerprint(plan: S.Plan) -> list:
     """What the user agreed to: a different grid (the form changed meanwhile) is asked about again."""
@@ -180,7 +205,7 @@ def _confirm(s: Studio, plan: S.Plan, name: str, axes: S.Axes, model: Model) -> 
             st.rerun()
         return
     yes, no = st.columns(2)
-    if yes.button(f"Queue {plan.jobs} job{'s' if plan.jobs != 1 else ''}", type="primary", key="sw_confirm_yes"):
+    if yes.button(f"Queue {_jobs(plan.jobs)}", type="primary", key="sw_confirm_yes"):
         _drop_confirmation()
         _queue(s, plan, name, axes, model)
         st.rerun()
@@ -195,13 +220,14 @@ def _queue(s: Studio, plan: S.Plan, name: str, axes: S.Axes, model: Model) -> No
     spec = {**axes.spec(), "form_model": F.model_air(model, ss), "estimated_usd": plan.usd,
             "unknown_prices": plan.unknown}
     try:
-        _, jobs = s.submit_sweep(name, plan.tasks(), spec)
+        sweep, jobs = s.submit_sweep(name, plan.tasks(), spec)
     except SpendCapExceeded as exc:
-        ss["sw_refusal"] = f"Nothing was queued: {exc}"
+        ss["sw_outcome"] = (False, f"Nothing was queued: {exc}")
         return
     except DuplicateSubmit:
-        ss["sw_refusal"] = "Nothing was queued: these jobs were queued moments ago and are in your jobs."
+        ss["sw_outcome"] = (False, "Nothing was queued: these jobs were queued moments ago and are in your jobs.")
         return
-    ss["sw_result"] = f"Queued {len(jobs)} job{'s' if len(jobs) != 1 else ''} as the sweep “{name}”."
+    ss["sw_outcome"] = (True, f"Queued {_jobs(len(jobs))} as the sweep “{name}”.")
+    ss["sw_last"] = (sweep.sweep_id, sweep.name)
     ss["sw_rng"] = secrets.randbits(32)  # the next "4 random" draws new seeds
     ss["monitor_busy"] = None  # the live view switches to its quick pace

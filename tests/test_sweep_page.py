@@ -169,6 +169,17 @@ def test_a_spend_cap_refuses_the_whole_sweep(data_dir, monkeypatch, simulator):
     assert jobs(data_dir) == [] and store_for(data_dir).sweeps("local") == []
 
 
+def test_what_is_still_queued_of_the_last_sweep_can_be_cancelled(data_dir, monkeypatch):
+    monkeypatch.setenv("STUDIO_MAX_IN_FLIGHT", "1")  # one job at a time: the others wait in the queue
+    at = queue(sweep(generate_page(CHEAP), seeds="1 2 3 4 5"))
+    assert any("not sent yet" in c.value for c in at.caption)
+    at.button(key="sw_cancel_last").click()
+    run(at)
+    cancelled = [j for j in jobs(data_dir) if j.status == "cancelled"]
+    assert cancelled and len(jobs(data_dir)) == 5
+    assert any(f"Cancelled {len(cancelled)} queued job" in unescape(s.value) for s in at.success)
+
+
 def test_a_sweep_runs_to_the_end(data_dir):
     at = sweep(generate_page(UNPRICED), prompts="A red fox\nA paper boat")
     queue(at)
