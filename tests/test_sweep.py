@@ -448,3 +448,19 @@ def test_spec_is_plain_json(catalog):
     assert json.loads(json.dumps(axes.spec())) == {
         "prompts": ["a"], "models": [KLING], "seeds": [1], "durations": [5, 2.5], "sizes": ["1280x720", "720p"],
         "settings": {"steps": ["10"]}}
+
+
+def test_a_custom_model_in_the_form_is_swept_under_its_own_air(catalog):
+    model = catalog.get("acme:1@1")
+    updates, _ = F.fit(model, {})
+    base = {**updates, "f_model": F.CUSTOM, "f_custom_air": "acme:1@1", "f_prompt": PROMPT}
+    p = S.build(catalog, model, base, S.Axes(seeds=(1, 2)), max_image_bytes=10**7)
+    assert [(t["model"], t["seed"]) for t in p.tasks()] == [("acme:1@1", 1), ("acme:1@1", 2)]
+
+
+def test_a_model_of_the_sweep_replaces_a_custom_model_in_the_form(catalog):
+    model = catalog.get("acme:1@1")
+    updates, _ = F.fit(model, {})
+    base = {**updates, "f_model": F.CUSTOM, "f_custom_air": "acme:1@1", "f_prompt": PROMPT}
+    p = S.build(catalog, model, base, S.Axes(models=(RUNWARE,)), max_image_bytes=10**7)
+    assert only(p).task["model"] == RUNWARE
