@@ -41,22 +41,9 @@ def panel(s: Studio, model: Model, uploads: Callable[[], F.Uploads]) -> None:
             done, text = ss["sw_outcome"]
             (st.success if done else st.error)(ui.plain(text), icon="✅" if done else "💸")
         _last_sweep(s)
-        if any(ss.get(f"f_in_{kind}_file") is not None for kind in ("video", "audio")):
-            # Each job would carry its own copy of a file of up to hundreds of MB.
-            st.warning("A sweep cannot use an uploaded video or audio file: give its URL in the form instead.",
-                       icon="📎")
-            return
-        axes, problems = _axes(s, model)
-        for message in problems:
-            st.error(ui.plain(message), icon="⚠️")
-        if problems or not axes.lengths():
-            if not problems:
-                st.caption("Give values for at least one axis: every combination becomes one job.")
-            return
-        plan = S.build(s.catalog, model, ss, axes, max_image_bytes=int(s.settings.max_image_mb * 1e6),
-                       uploads=uploads(), confirm_above_usd=s.settings.confirm_above_usd)
-        if plan.error:
-            st.error(ui.plain(plan.error), icon="⚠️")
+        plan, axes = _plan(s, model, uploads)
+        if plan is None:
+            _drop_confirmation()  # a question about a grid that is gone is not asked later
             return
         _grid(s, plan, axes)
         name = st.text_input("Sweep name", key="sw_name", placeholder=S.default_name(axes, s.catalog),
@@ -72,6 +59,29 @@ def panel(s: Studio, model: Model, uploads: Callable[[], F.Uploads]) -> None:
             _confirm(s, plan, name, axes, model)
 
 
+def _plan(s: Studio, model: Model, uploads: Callable[[], F.Uploads]) -> tuple[S.Plan | None, S.Axes | None]:
+    """The axis widgets and the grid they make; None (with the reason shown) when there is none."""
+    if any(st.session_state.get(f"f_in_{kind}_file") is not None for kind in ("video", "audio")):
+        # Each job would carry its own copy of a file of up to hundreds of MB.
+        st.warning("A sweep cannot use an uploaded video or audio file: give its URL in the form instead.",
+                   icon="📎")
+        return None, None
+    axes, problems = _axes(s, model)
+    for message in problems:
+        st.error(ui.plain(message), icon="⚠️")
+    if problems:
+        return None, None
+    if not axes.lengths():
+        st.caption("Give values for at least one axis: every combination becomes one job.")
+        return None, None
+    plan = S.build(s.catalog, model, st.session_state, axes, max_image_bytes=int(s.settings.max_image_mb * 1e6),
+                   uploads=uploads(), confirm_above_usd=s.settings.confirm_above_usd)
+    if plan.error:
+        st.error(ui.plain(plan.error), icon="⚠️")
+        return None, None
+    return plan, axes
+
+
 # -- the axes ----------------------------------------------------------------------------------------
 
 def _axes(s: Studio, model: Model) -> tuple[S.Axes, list[str]]:
@@ -82,6 +92,8 @@ def _axes(s: Studio, model: Model) -> tuple[S.Axes, list[str]]:
                  placeholder="A red fox in the snow\nA paper boat on a rainy street")
     labels = fui.picker_labels(s.catalog)
     airs = [a for a in labels if a != F.CUSTOM]
+    # A model gone from a refreshed catalog leaves the choice rather than break the widget.
+    ss["sw_models"] = [a for a in ss.get("sw_models") or () if a in labels]
     st.multiselect("Models", airs, key="sw_models", format_func=lambda a: labels.get(a, a),
                    help=_HELP["models"], placeholder="the form's model")
     left, mid, right = st.columns(3)
@@ -197,8 +209,9 @@ def _confirm(s: Studio, plan: S.Plan, name: str, axes: S.Axes, model: Model) -> 
         reasons.append(f"the estimate is above ${plan.confirm_above_usd:.2f}")
     if plan.unknown:
         reasons.append(f"{plan.unknown} job(s) have no known price")
-    st.caption(ui.plain("Asking because " + " and ".join(reasons) + "."))
-    if ss.get("sw_confirm") != _fingerprint(plan):
+    if reasons:
+        st.caption(ui.plain("Asking because " + " and ".join(reasons) + "."))
+    if ss.get("sw_confirm") != _fingerprint(plan) or not plan.ready:
         st.warning("The sweep changed since you asked to queue it: check the grid again.", icon="🔁")
         if st.button("Close", key="sw_confirm_close"):
             _drop_confirmation()

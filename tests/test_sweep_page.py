@@ -117,6 +117,16 @@ def test_cancel_in_the_question_queues_nothing(data_dir, monkeypatch):
     assert jobs(data_dir) == [] and confirm_button(at) is None
 
 
+def test_a_grid_changed_while_asked_is_not_queued_on_the_old_answer(data_dir):
+    at = queue(sweep(generate_page(UNPRICED), seeds="1, 2"))
+    assert confirm_button(at) is not None
+    at.text_input(key="sw_seeds").set_value("1, 2, 3")
+    run(at)
+    assert confirm_button(at) is None
+    assert any("The sweep changed since you asked" in w.value for w in at.warning)
+    assert jobs(data_dir) == []
+
+
 def test_below_the_threshold_nothing_is_asked(data_dir, monkeypatch):
     monkeypatch.setenv("STUDIO_CONFIRM_ABOVE_USD", "0.7")
     at = queue(sweep(generate_page(CHEAP), seeds="1, 2"))  # $0.60
