@@ -35,8 +35,8 @@ _TRUE = {"true", "on", "yes", "1"}
 _FALSE = {"false", "off", "no", "0"}
 _SIZE = re.compile(r"^(\d{2,5})\s*[x×]\s*(\d{2,5})$", re.I)
 _RESOLUTION = re.compile(r"^(\d{3,4})p$|^([248])k$", re.I)
+_AXIS_NAMES = ("prompt", "model", "seed", "duration", "size")  # in grid order; settings come after
 # The form's keys a cell starts from (uploads are handed over as bytes, apart).
-_AXIS_NAMES = ("prompt", "model", "seed", "duration", "size")
 _CARRIED = tuple(F.VALUE_KEYS) + ("f_model", "f_custom_air", "f_first_frame", "f_last_frame")
 
 
@@ -382,7 +382,8 @@ class _Fitting:
                                    f"{', '.join(str(o) for o in control.options)}; {raw!r} is not.")
 
 
-def _params(model: Model, req, settings) -> dict:
+def _params(req, settings) -> dict:
+    """What a cell's request actually asks, for the grid."""
     size = f"{req.width}x{req.height}" if req.width and req.height else (req.resolution or "")
     out = {"prompt": req.positive_prompt or "", "model": req.model, "seed": req.seed,
            "duration": req.duration, "size": size}
@@ -442,7 +443,7 @@ def fit_cell(catalog: Catalog, base_model: Model, base: Mapping, choice: Mapping
     shape = task if task is not None else build_task(req, "", max_image_bytes=max_image_bytes, catalog=catalog)[0]
     identity = _identity(shape, problems)
     cell = Cell(number=number, air=model.air if air or not model.custom else F.model_air(model, state),
-                model_name=model.name, params=_params(model, req, settings),
+                model_name=model.name, params=_params(req, settings),
                 fitted=tuple(work.fitted), dropped=tuple(work.dropped), problems=tuple(problems),
                 task=None if problems else task, estimate=F.estimate(model, req))
     return cell, identity
