@@ -291,6 +291,13 @@ def test_the_forms_hidden_prompt_is_not_reported_as_dropped(catalog):
     assert not any("prompt" in d for d in cell.dropped)
 
 
+def test_a_negative_prompt_on_a_model_without_one_is_dropped(catalog):
+    p = plan(catalog, S.Axes(models=(RUNWARE, VEO)), RUNWARE, f_negative="blurry")
+    runware, veo = p.cells
+    assert runware.task["negativePrompt"] == "blurry" and runware.dropped == ()
+    assert "negativePrompt" not in veo.task and "negative prompt" in veo.dropped
+
+
 def test_a_setting_of_the_form_model_that_another_model_lacks_is_dropped(catalog):
     cell = only(plan(catalog, S.Axes(models=(KLING,)), LTX, f_x_steps=20))
     assert "steps" not in cell.task and "steps" in cell.dropped
