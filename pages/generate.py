@@ -13,6 +13,7 @@ from lib.spend import SpendCapExceeded
 from lib.store import DuplicateSubmit
 from lib.request import build_task, form_from_task, redact_images
 import studio_form_ui as fui
+import studio_sweep_ui
 import studio_ui as ui
 
 CUSTOM = F.CUSTOM
@@ -315,6 +316,7 @@ with form:
     if ss.get("spend_refusal"):
         st.error(ui.plain(ss["spend_refusal"]), icon="💸")
     st.button("Generate", type="primary", on_click=on_generate, use_container_width=True)
+    studio_sweep_ui.panel(s, model, uploads)
 
 with jobs:
     st.subheader("Your jobs")
