@@ -1,18 +1,16 @@
-"""The Compare view in a real browser: four demo jobs made by the app's own engine and simulator, opened
-side by side, played by the one control and kept in step (also after a seek), through the real
-`streamlit run` server and Debian's Chromium."""
+"""The Compare view in a real browser: a 2 x 2 sweep queued on Generate in demo mode (the app's own engine
+and simulator make the four videos), its videos taken into Compare, played by the one control and kept in
+step (also after a seek and a rerun), through the real `streamlit run` server and Debian's Chromium."""
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
 import pytest
 
-from browser_support import CHROMIUM, AppServer, Browser, assert_no_traceback, goto, screenshot_on_failure
-from conftest import video_task, wait_for
-from lib import demo
-from lib.compare import jobs_param
-from lib.keys import key_id
+from browser_support import CHROMIUM, WAIT_MS, AppServer, Browser, assert_no_traceback, goto, screenshot_on_failure
+from conftest import wait_for
 from lib.store import JobStore
 
 if not Path(CHROMIUM).is_file():
@@ -37,30 +35,45 @@ def browser():
         chromium.close()
 
 
-def sweep_of_four(data_dir: Path) -> list[str]:
-    """A 2 x 2 sweep (seed x prompt) filed the way demo mode files jobs: the app's engine sends them to its
-    simulator, which renders real MP4s, and downloads them."""
-    store = JobStore(data_dir / "studio.sqlite3")
-    uuids = []
-    for prompt in ("A red fox in the snow", "A blue whale at dusk"):
-        for seed in (1, 2):
-            task = video_task(positivePrompt=prompt, seed=seed)
-            store.add(task, workspace="local", api_url=demo.DEMO_LABEL, key_id=key_id(demo.DEMO_KEY))
-            uuids.append(task["taskUUID"])
-    store.close()
-    return uuids
+def queue_sweep_of_four(page) -> None:
+    """On Generate's Sweep panel: two prompts x two seeds of the small Runware model at 320x256."""
+    page.get_by_text("Sweep: vary parameters").click()
+    prompts = page.get_by_label("Prompts", exact=True)
+    prompts.fill("A red fox in the snow\nA blue whale at dusk")
+    prompts.press("Control+Enter")  # a text area commits on Ctrl+Enter (or when it loses focus)
+    models = page.locator('[data-testid="stMultiSelect"]').filter(has_text="Models")
+    models.locator("input").fill("runware:108@22")
+    models.locator("input").press("Enter")
+    page.keyboard.press("Escape")
+    for label, value in (("Seeds", "1, 2"), ("Sizes or resolutions", "320x256")):
+        field = page.get_by_label(label, exact=True)
+        field.fill(value)
+        field.press("Enter")
+    queue = page.get_by_role("button", name="Queue sweep (4 jobs)")
+    queue.click()
+    dialog = page.get_by_role("dialog")  # asked first when the price is unknown or above the setting
+    page.wait_for_timeout(1000)
+    if dialog.count():
+        dialog.get_by_role("button", name="Queue 4 jobs").click()
+    expect(page.get_by_text("Queued 4 jobs")).to_be_visible(timeout=WAIT_MS)
 
 
-def all_done(data_dir: Path, uuids: list[str]) -> bool:
+def the_sweep(data_dir: Path):
     store = JobStore(data_dir / "studio.sqlite3")
     try:
-        jobs = [store.get(u) for u in uuids]
-        failed = [j.error for j in jobs if j.status not in ("success", "queued", "submitting", "processing",
-                                                              "downloading")]
-        assert not failed, failed
-        return all(j.status == "success" and j.results and j.results[0].get("file") for j in jobs)
+        [sweep] = store.sweeps("local")
+        return sweep, store.sweep_jobs(sweep.sweep_id, "local")
     finally:
         store.close()
+
+
+def all_done(data_dir: Path) -> list[str] | None:
+    """The sweep's task UUIDs in its order once all four videos are downloaded (fails on a failed job)."""
+    _, jobs = the_sweep(data_dir)
+    failed = [j.error for j in jobs if j.status in ("error", "timeout", "cancelled")]
+    assert not failed, failed
+    finished = all(j.status == "success" and j.results and j.results[0].get("file") for j in jobs)
+    return [j.task_uuid for j in jobs] if finished and len(jobs) == 4 else None
 
 
 def starred(data_dir: Path, uuid: str) -> bool:
@@ -82,12 +95,14 @@ def assert_in_step(states: list[dict], playing: bool) -> list[float]:
 @screenshot_on_failure
 def test_four_videos_play_in_step_and_stay_in_step_after_a_seek(browser, tmp_path):
     data_dir = tmp_path / "data"
-    data_dir.mkdir()
-    uuids = sweep_of_four(data_dir)
     with AppServer(data_dir, tmp_path / "app.log") as app:
-        wait_for(lambda: all_done(data_dir, uuids), timeout=120, what="the four demo jobs to finish", every=0.5)
-        page = browser.page(app, None)
-        goto(page, app, f"/compare?jobs={jobs_param(uuids)}")
+        page = browser.page(app, "/")
+        queue_sweep_of_four(page)
+        uuids = wait_for(lambda: all_done(data_dir), timeout=180, what="the sweep's four jobs to finish", every=0.5)
+        sweep, _ = the_sweep(data_dir)
+        goto(page, app, "/compare")
+        page.locator('[data-testid="stSelectbox"]').filter(has_text="Or take a sweep's videos").click()
+        page.get_by_role("option", name=re.compile(re.escape(sweep.name))).click()
         page.wait_for_function(READY_JS, arg=4)
         states = page.evaluate(STATE_JS)
         assert [s["src"].rsplit("/", 1)[-1] for s in states] == [f"{u}-0.mp4" for u in uuids]
