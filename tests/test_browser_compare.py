@@ -41,29 +41,46 @@ def browser():
 
 def settle(page) -> None:
     """Wait until Streamlit has finished the rerun a change started (typing into a page that is still
-    rerunning can be lost on a loaded machine)."""
-    page.wait_for_timeout(300)
-    page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]').wait_for(state="attached")
+    rerunning can be lost on a loaded machine): first for the run to start, then for it to end."""
+    app = page.locator('[data-testid="stApp"]')
+    try:
+        app.and_(page.locator('[data-test-script-state="running"]')).wait_for(state="attached", timeout=2000)
+    except sync_api.TimeoutError:
+        pass  # it ran and ended already, or the change needed no rerun
+    app.and_(page.locator('[data-test-script-state="notRunning"]')).wait_for(state="attached")
+
+
+def pick_model(page, air: str) -> None:
+    """Choose a model in the Sweep panel's Models list; again if a rerun closed the list meanwhile."""
+    models = page.locator('[data-testid="stMultiSelect"]').filter(has_text="Models")
+    for _ in range(5):
+        models.locator("input").fill(air)
+        try:
+            page.get_by_role("option", name=re.compile(re.escape(air))).click(timeout=5000)
+            break
+        except sync_api.TimeoutError:
+            page.keyboard.press("Escape")
+            settle(page)
+    page.keyboard.press("Escape")
+    expect(models).to_contain_text(air)
+    settle(page)
 
 
 def queue_sweep_of_four(page) -> None:
-    """On Generate's Sweep panel: two prompts x two seeds of the small Runware model at 320x256."""
+    """On Generate's Sweep panel: two prompts x two seeds of the small Runware model, at its smallest
+    listed size (640x360)."""
     page.get_by_text("Sweep: vary parameters").click()
     prompts = page.get_by_label("Prompts", exact=True)
     prompts.fill("A red fox in the snow\nA blue whale at dusk")
     prompts.press("Control+Enter")  # a text area commits on Ctrl+Enter (or when it loses focus)
     settle(page)
-    models = page.locator('[data-testid="stMultiSelect"]').filter(has_text="Models")
-    models.locator("input").fill("runware:108@22")
-    page.get_by_role("option", name=re.compile("runware:108@22")).click()
-    page.keyboard.press("Escape")
-    expect(models).to_contain_text("runware:108@22")
-    settle(page)
-    for label, value in (("Seeds", "1, 2"), ("Sizes or resolutions", "320x256")):
+    pick_model(page, "runware:108@22")
+    for label, value in (("Seeds", "1, 2"), ("Sizes or resolutions", "640x360")):
         field = page.get_by_label(label, exact=True)
         field.fill(value)
         field.press("Enter")
         settle(page)
+        expect(field).to_have_value(value)
     page.get_by_role("button", name="Queue sweep (4 jobs)").click()
     settle(page)
     dialog = page.get_by_role("dialog")  # asked first when the price is unknown or above the setting
@@ -120,6 +137,10 @@ def test_four_videos_play_in_step_and_stay_in_step_after_a_seek(browser, tmp_pat
     with AppServer(data_dir, tmp_path / "app.log") as app:
         page = browser.page(app, "/")
         queue_sweep_of_four(page)
+        _, jobs = the_sweep(data_dir)
+        assert sorted((j.prompt, j.task["seed"], j.width, j.height) for j in jobs) == [
+            ("A blue whale at dusk", 1, 640, 360), ("A blue whale at dusk", 2, 640, 360),
+            ("A red fox in the snow", 1, 640, 360), ("A red fox in the snow", 2, 640, 360)]
         uuids = wait_for(lambda: all_done(data_dir), timeout=180, what="the sweep's four jobs to finish", every=0.5)
         sweep, _ = the_sweep(data_dir)
         goto(page, app, "/compare")
