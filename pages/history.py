@@ -4,29 +4,38 @@ import json
 import streamlit as st
 
 from lib import jobstate as js
-from lib.history import filter_jobs, to_csv, to_json
+from lib.history import to_csv, to_json
+from lib.jobquery import JobFilter
 from lib.request import redact_images
 import studio_ui as ui
+from studio_listing_ui import Listing, page_number
+
+PER_PAGE = 100
 
 s = ui.studio()
 ui.mode_banner(s)
 ui.show_flash()
 st.title("History")
-df = ui.history_frame(s)
-if df.empty:
+view = Listing(s)
+total = view.total()
+if not total:
     if st.query_params.get("job"):
         st.warning("That job is not in this workspace (it may have been deleted).")
     st.info("No jobs yet. Start one on the Generate page.")
     st.stop()
 
 left, mid, right = st.columns([2, 2, 3])
-statuses = left.multiselect("Status", sorted(df["status"].unique()), key="h_status",
+statuses = left.multiselect("Status", view.choices("status"), key="h_status",
                             format_func=lambda status: js.WORDS.get(status, status))
-models = mid.multiselect("Model", sorted(df["model"].unique()), key="h_model")
+models = mid.multiselect("Model", view.choices("model"), key="h_model")
 text = right.text_input("Search prompt or task id", key="h_text")
-shown = filter_jobs(df, statuses=statuses, models=models, text=text)
-st.caption(f"{len(shown)} of {len(df)} jobs")
+chosen = JobFilter(statuses=tuple(statuses), models=tuple(models), text=text.strip())
+matching = view.count(chosen)
+st.caption(f"{matching} of {total} jobs")
 
+# Only one page of rows goes to the browser: at 100,000 jobs the whole table takes seconds to send.
+page = page_number(matching, PER_PAGE, "h_page")
+shown = view.page(chosen, page, PER_PAGE)
 table = shown.assign(status=shown["status"].map(lambda status: js.WORDS.get(status, status)), video=shown["video"].map(ui.absolute_video_url, na_action="ignore"),
                      job_link=shown["job_link"] + ui.workspace_suffix(s))
 # The table and the chosen job's details side by side: the details never land below the fold.
@@ -35,7 +44,8 @@ with listing:
     # A new key after a delete clears the selection: the next job never slides under the pointer.
     event = st.dataframe(
         table, hide_index=True, on_select="rerun", selection_mode="single-row",
-        key=f"h_table-{st.session_state.get('h_table_generation', 0)}",
+        # Rows are picked by position: another page is another table.
+        key=f"h_table-{st.session_state.get('h_table_generation', 0)}-{page}",
         column_order=["status", "created", "model", "prompt", "duration", "cost", "job_link", "video"],
         column_config={
             "status": st.column_config.TextColumn("Status", width="small"),
@@ -50,8 +60,11 @@ with listing:
     )
     export_left, export_right, _ = st.columns([1, 1, 2])
     # Built only when clicked: at 10,000 jobs building both on every rerun costs ~0.4 s.
-    export_left.download_button("Export CSV", lambda: to_csv(shown), "studio-history.csv", "text/csv")
-    export_right.download_button("Export JSON", lambda: to_json(shown), "studio-history.json", "application/json")
+    # Every matching job, not just this page.
+    export_left.download_button("Export CSV", lambda: to_csv(view.everything(chosen)), "studio-history.csv",
+                                "text/csv")
+    export_right.download_button("Export JSON", lambda: to_json(view.everything(chosen)),
+                                 "studio-history.json", "application/json")
 
 
 # The selection is by position and outlives changes to the table: a stale one is ignored.
