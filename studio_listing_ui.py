@@ -40,14 +40,24 @@ class Listing:
     def page(self, f: JobFilter, page: int, per_page: int) -> pd.DataFrame:
         """Page `page` (from 1) of the matching jobs, shaped for people, newest first."""
         return self._cached(("page", f, page, per_page), lambda: shape(jobquery.rows(
-            self.s.store, self.s.workspace, f, offset=(page - 1) * per_page, limit=per_page)))
+            self.s.store, self.s.workspace, f, offset=(page - 1) * per_page, limit=per_page), self.sweep_names()))
 
     def choices(self, column: str) -> list[str]:
         return self._cached(("choices", column), lambda: jobquery.distinct(self.s.store, self.s.workspace, column))
 
+    def tags(self) -> list[str]:
+        return self._cached(("tags",), lambda: jobquery.tags(self.s.store, self.s.workspace))
+
+    def sweeps(self) -> dict:
+        """The workspace's sweeps by id, newest first. A new sweep always brings new jobs (a new version)."""
+        return self._cached(("sweeps",), lambda: {sweep.sweep_id: sweep for sweep in self.s.sweeps()})
+
+    def sweep_names(self) -> dict[str, str]:
+        return {sweep_id: sweep.name for sweep_id, sweep in self.sweeps().items()}
+
     def everything(self, f: JobFilter) -> pd.DataFrame:
         """Every matching job, shaped (exports). Not kept: it is built only when a download is clicked."""
-        return shape(jobquery.rows(self.s.store, self.s.workspace, f))
+        return shape(jobquery.rows(self.s.store, self.s.workspace, f), self.sweep_names())
 
 
 def page_number(total: int, per_page: int, key: str) -> int:

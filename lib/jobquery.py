@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import json
+
 import pandas as pd
 
 from . import jobstate
@@ -18,7 +20,8 @@ from .store import JobStore
 # What History and the Gallery show of a job; never task_json (it can hold megabytes of inline images).
 FRAME_COLUMNS = ("task_uuid", "workspace", "api_url", "key_id", "status", "created_at", "updated_at",
                  "submitted_at", "finished_at", "model", "prompt", "duration", "width", "height",
-                 "number_results", "results_json", "error_json", "cost", "attempts", "progress")
+                 "number_results", "results_json", "error_json", "cost", "attempts", "progress", "sweep_id",
+                 "favourite", "rating", "note", "tags_json")
 
 
 @dataclass(frozen=True)
@@ -26,14 +29,23 @@ class JobFilter:
     """What to list. Empty fields do not filter. Hashable, so it can key a cache."""
     statuses: tuple[str, ...] = ()
     models: tuple[str, ...] = ()
-    text: str = ""
+    text: str = ""  # in the prompt, the task id or the note
+    favourite: bool = False
+    tags: tuple[str, ...] = ()  # jobs carrying every one of them
+    sweeps: tuple[str, ...] = ()  # sweep ids
+    min_rating: int | None = None
     videos_only: bool = False  # finished with at least one local video copy (the Gallery)
 
 
 def _like_pattern(text: str) -> str:
-    """`text` as a LIKE pattern that matches it literally, anywhere."""
-    escaped = text.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    """`text` as a LIKE pattern (with ESCAPE '\\') that matches it literally, anywhere."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
+
+
+def _tag_pattern(tag: str) -> str:
+    """Matches one whole tag inside tags_json (a JSON list written by json.dumps, as the store keeps it)."""
+    return _like_pattern(json.dumps(" ".join(tag.split()).lower()))
 
 
 def _where(workspace: str, f: JobFilter) -> tuple[str, list]:
@@ -45,8 +57,20 @@ def _where(workspace: str, f: JobFilter) -> tuple[str, list]:
         clauses.append(f"model IN ({', '.join('?' * len(f.models))})")
         args += list(f.models)
     if f.text.strip():
-        clauses.append("(LOWER(prompt) LIKE ? ESCAPE '\\' OR LOWER(task_uuid) LIKE ? ESCAPE '\\')")
-        args += [_like_pattern(f.text)] * 2
+        clauses.append("(LOWER(prompt) LIKE ? ESCAPE '\\' OR LOWER(task_uuid) LIKE ? ESCAPE '\\' "
+                       "OR LOWER(note) LIKE ? ESCAPE '\\')")
+        args += [_like_pattern(f.text.strip().lower())] * 3
+    if f.favourite:
+        clauses.append("favourite = 1")
+    for tag in f.tags:
+        clauses.append("tags_json LIKE ? ESCAPE '\\'")
+        args.append(_tag_pattern(tag))
+    if f.sweeps:
+        clauses.append(f"sweep_id IN ({', '.join('?' * len(f.sweeps))})")
+        args += list(f.sweeps)
+    if f.min_rating:
+        clauses.append("rating >= ?")
+        args.append(int(f.min_rating))
     if f.videos_only:
         clauses.append("status = ? AND results_json LIKE ?")
         args += [jobstate.SUCCESS, '%"file"%']
@@ -74,6 +98,20 @@ def distinct(store: JobStore, workspace: str, column: str) -> list[str]:
         raise ValueError(f"not a filterable column: {column}")
     found = store.db.query(f"SELECT DISTINCT {column} AS v FROM jobs WHERE workspace = ?", [workspace])
     return sorted(r["v"] for r in found)
+
+
+def tags(store: JobStore, workspace: str) -> list[str]:
+    """Every tag used in a workspace, sorted. Jobs share few distinct tag lists: those are read, not every job."""
+    found = store.db.query("SELECT DISTINCT tags_json AS t FROM jobs WHERE workspace = ? AND tags_json <> '[]'",
+                           [workspace])
+    return sorted({tag for r in found for tag in json.loads(r["t"] or "[]")})
+
+
+def sweep_tasks(store: JobStore, workspace: str, sweep_id: str) -> list[dict]:
+    """The tasks of a sweep's jobs, in the order they were queued (to queue them again)."""
+    found = store.db.query("SELECT task_json FROM jobs WHERE workspace = ? AND sweep_id = ? ORDER BY created_at",
+                           [workspace, sweep_id])
+    return [json.loads(r["task_json"]) for r in found]
 
 
 def pages(total: int, per_page: int) -> int:

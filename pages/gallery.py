@@ -47,6 +47,12 @@ def _clear_selection() -> None:
     st.session_state["g_selected"] = []
 
 
+def _star(task_uuid: str, favourite: bool) -> None:
+    job = s.job(task_uuid)
+    if job:
+        s.annotate(job, favourite=favourite)
+
+
 def _drop_question() -> None:
     st.session_state.pop("g_confirm_delete", None)
 
@@ -72,12 +78,19 @@ def confirm_delete(task_uuids: list[str]) -> None:
 
 # -- filters --------------------------------------------------------------------------------------------
 
-left, mid, right = st.columns([2, 3, 1])
+sweeps = view.sweeps()
+left, mid, right = st.columns(3)
 models = left.multiselect("Model", view.choices("model"), key="g_model",
                           format_func=lambda m: s.catalog.get(m).name if s.catalog.known(m) else m)
-text = mid.text_input("Search prompt", key="g_text")
+tags = mid.multiselect("Tags", view.tags(), key="g_tags", help="Videos carrying every tag chosen.")
+sweep = right.selectbox("Sweep", [None, *sweeps], key="g_sweep",
+                        format_func=lambda sweep_id: "Any" if sweep_id is None else sweeps[sweep_id].name)
+left, mid, right = st.columns([3, 2, 1], vertical_alignment="bottom")
+text = left.text_input("Search prompt or note", key="g_text")
+favourite = mid.toggle("Favourites only", key="g_favourite")
 per_page = right.selectbox("Per page", PER_PAGE_CHOICES, key="g_per_page")
-chosen = JobFilter(models=tuple(models), text=text.strip(), videos_only=True)
+chosen = JobFilter(models=tuple(models), text=text.strip(), favourite=favourite, tags=tuple(tags),
+                   sweeps=(sweep,) if sweep else (), videos_only=True)
 matching = view.count(chosen)
 st.caption(f"{matching} of {view.count(videos)} videos")
 
@@ -138,9 +151,11 @@ def tile(row) -> None:
         else:
             poster(row)
         st.text(row["prompt"] if len(row["prompt"]) < 160 else row["prompt"][:160] + "…")
-        star = "★ " if row.get("favourite") is True else ""
-        st.caption(f"{star}{model_name(row['model'])}")
-        play, pick, details = st.columns([2, 2, 2])
+        st.caption(model_name(row["model"]) + (f" · {ui.plain(row['tags'])}" if row["tags"] else ""))
+        star, play, pick, details = st.columns([1, 2, 2, 2], vertical_alignment="center")
+        faved = bool(row["favourite"])
+        star.button("★" if faved else "☆", key=f"g_star-{task_uuid}", type="tertiary", on_click=_star,
+                    args=(task_uuid, not faved), help="Remove from favourites" if faved else "Add to favourites")
         if st.session_state.get("g_playing") != task_uuid and play.button(
                 "Play", key=f"g_play-{task_uuid}", icon=":material/play_arrow:"):
             st.session_state["g_playing"] = task_uuid
