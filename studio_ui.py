@@ -404,7 +404,8 @@ def history_frame(s: Studio):
     when a job changed."""
     version = s.store.version(s.workspace)
     if st.session_state.get("history_version") != (s.workspace, version):
-        st.session_state["history_df"] = shape(s.store.frame(s.workspace))
+        names = {sweep.sweep_id: sweep.name for sweep in s.store.sweeps(s.workspace)}
+        st.session_state["history_df"] = shape(s.store.frame(s.workspace), names)
         st.session_state["history_version"] = (s.workspace, version)
     return st.session_state["history_df"]
 

@@ -32,6 +32,7 @@ from .errors import ApiError, DownloadError
 from .keys import KeyRing
 from .media import local_path
 from .netfetch import clean_partials
+from .posters import make_poster
 from .store import Job, JobStore
 
 log = logging.getLogger("studio.engine")
@@ -437,6 +438,9 @@ class Engine:
                 return
             result["file"] = dest.name
             result.pop("download_error", None)
+            poster = make_poster(dest)
+            if poster is not None:
+                result["poster"] = poster.name
             # Each result may take a whole download deadline: the lease is renewed with every write,
             # or it could run out mid-job and another engine fetch the same videos.
             job = self.store.lease(job, self.owner, lease, "fetched", results=results)

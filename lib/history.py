@@ -12,15 +12,17 @@ import pandas as pd
 from .media import ROUTE_PREFIX
 
 EXPORT_COLUMNS = ["task_uuid", "status", "created", "finished", "model", "prompt", "duration", "width", "height",
-                  "number_results", "cost", "seeds", "error_code", "error_message", "video_files"]
+                  "number_results", "cost", "seeds", "error_code", "error_message", "video_files", "sweep",
+                  "favourite", "rating", "note", "tags"]
 
 
 def _error_field(raw, name):
     return json.loads(raw).get(name) if isinstance(raw, str) and raw else None
 
 
-def shape(raw: pd.DataFrame) -> pd.DataFrame:
-    """From store rows to the columns people read; newest first, as the store returns them."""
+def shape(raw: pd.DataFrame, sweep_names: dict[str, str] | None = None) -> pd.DataFrame:
+    """From store rows to the columns people read; newest first, as the store returns them.
+    `sweep_names` maps sweep ids to their names."""
     df = pd.DataFrame(index=raw.index)
     df["task_uuid"] = raw["task_uuid"]
     df["status"] = raw["status"]
@@ -36,11 +38,34 @@ def shape(raw: pd.DataFrame) -> pd.DataFrame:
     df["job_link"] = "history?job=" + raw["task_uuid"]
     first_file = df["video_files"].str.split(" ").str[0]
     df["video"] = first_file.where(first_file.str.len() > 0).map(lambda f: f"{ROUTE_PREFIX}/{f}", na_action="ignore")
+    poster = results.map(lambda rs: next((r["poster"] for r in rs if r.get("poster")), None))
+    df["poster"] = poster.map(lambda f: f"{ROUTE_PREFIX}/{f}", na_action="ignore")
+    df["sweep_id"] = raw["sweep_id"].fillna("") if "sweep_id" in raw else ""
+    df["sweep"] = df["sweep_id"].map(lambda i: (sweep_names or {}).get(i, ""))
+    df["favourite"] = raw["favourite"].fillna(0).astype(bool) if "favourite" in raw else False
+    df["rating"] = pd.array(raw["rating"], dtype="Int64") if "rating" in raw else pd.NA
+    df["note"] = raw["note"].fillna("") if "note" in raw else ""
+    df["tags"] = raw["tags_json"].map(lambda t: ", ".join(json.loads(t or "[]"))) if "tags_json" in raw else ""
     return df.reset_index(drop=True)
 
 
-def filter_jobs(df: pd.DataFrame, *, statuses=(), models=(), text: str = "") -> pd.DataFrame:
+def tag_set(tags: str) -> set[str]:
+    return {t.strip() for t in tags.split(",") if t.strip()}
+
+
+def filter_jobs(df: pd.DataFrame, *, statuses=(), models=(), text: str = "", favourite: bool = False, tags=(),
+                sweeps=(), min_rating: int | None = None) -> pd.DataFrame:
+    """Rows matching every filter given; `tags` matches jobs carrying all of them, `sweeps` by id."""
     mask = pd.Series(True, index=df.index)
+    if favourite:
+        mask &= df["favourite"].astype(bool)
+    if tags:
+        wanted = {t.strip().lower() for t in tags}
+        mask &= df["tags"].map(lambda t: wanted <= tag_set(t))
+    if sweeps:
+        mask &= df["sweep_id"].isin(sweeps)
+    if min_rating:
+        mask &= df["rating"].fillna(0) >= min_rating
     if statuses:
         mask &= df["status"].isin(statuses)
     if models:
@@ -48,7 +73,8 @@ def filter_jobs(df: pd.DataFrame, *, statuses=(), models=(), text: str = "") -> 
     if text.strip():
         needle = text.strip()
         mask &= (df["prompt"].str.contains(needle, case=False, regex=False)
-                 | df["task_uuid"].str.contains(needle, case=False, regex=False))
+                 | df["task_uuid"].str.contains(needle, case=False, regex=False)
+                 | df["note"].str.contains(needle, case=False, regex=False))
     return df[mask]
 
 

@@ -15,8 +15,8 @@ from starlette.responses import FileResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 ROUTE_PREFIX = "/videos"
-_NAME = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}-[0-9]{1,2}\.(mp4|webm|mov)$")
-_MIME = {"mp4": "video/mp4", "webm": "video/webm", "mov": "video/quicktime"}
+_NAME = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}-[0-9]{1,2}\.(mp4|webm|mov|jpg)$")
+_MIME = {"mp4": "video/mp4", "webm": "video/webm", "mov": "video/quicktime", "jpg": "image/jpeg"}
 
 
 def file_name(task_uuid: str, index: int, output_format: str = "MP4") -> str:
@@ -39,7 +39,8 @@ def download_name(prompt: str, seed, index: int, count: int, suffix: str) -> str
 
 
 def find(media_dir: Path, name: str) -> Path | None:
-    """The file a /videos/<name> request may serve: only names the studio writes, only in its folder."""
+    """The file a /videos/<name> request may serve: only names the studio writes (videos and their
+    posters), only in its folder."""
     if not _NAME.match(name):
         return None
     path = Path(media_dir) / name

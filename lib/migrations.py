@@ -68,7 +68,26 @@ CREATE INDEX IF NOT EXISTS request_slots_scope_at ON request_slots (scope, at);
 ALTER TABLE jobs ADD COLUMN estimated_cost DOUBLE PRECISION;
 """
 
-MIGRATIONS = [(1, V1), (2, V2), (3, V3), (4, V4)]
+# Experimenting (issue 14): sweeps (named groups of jobs queued together), the user's annotations of a
+# job (favourite, 1-5 rating, note, tags), which are theirs alone and never the engine's to write.
+V5 = """
+CREATE TABLE IF NOT EXISTS sweeps (
+    sweep_id    TEXT PRIMARY KEY,
+    workspace   TEXT NOT NULL,
+    name        TEXT NOT NULL,
+    created_at  DOUBLE PRECISION NOT NULL,
+    spec_json   TEXT
+);
+CREATE INDEX IF NOT EXISTS sweeps_workspace_created ON sweeps (workspace, created_at);
+ALTER TABLE jobs ADD COLUMN sweep_id TEXT;
+ALTER TABLE jobs ADD COLUMN favourite INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE jobs ADD COLUMN rating INTEGER;
+ALTER TABLE jobs ADD COLUMN note TEXT NOT NULL DEFAULT '';
+ALTER TABLE jobs ADD COLUMN tags_json TEXT NOT NULL DEFAULT '[]';
+CREATE INDEX IF NOT EXISTS jobs_sweep ON jobs (sweep_id)
+"""
+
+MIGRATIONS = [(1, V1), (2, V2), (3, V3), (4, V4), (5, V5)]
 LATEST = MIGRATIONS[-1][0]
 
 _META = "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)"

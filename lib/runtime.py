@@ -11,10 +11,12 @@ import secrets
 import logging
 import threading
 import time
+from pathlib import Path
 from concurrent.futures import Future
 from dataclasses import dataclass
 
 from . import catalog_refresh, logs, mediacap, spend, workspaces
+from . import jobstate as js
 from .shared_budget import SharedRateLimiter
 from .catalog import Catalog
 from .client import KEY_PROBLEMS, RunwareClient
@@ -24,7 +26,7 @@ from .errors import ApiError
 from .keys import KeyRing, key_id
 from .catalog_refresh import RefreshReport
 from .settings import Settings
-from .store import Job, JobStore
+from .store import Job, JobStore, Sweep
 
 log = logging.getLogger("studio.runtime")
 
@@ -263,6 +265,25 @@ class Runtime:
         self.engine.wake()
         return job
 
+    def submit_sweep(self, name: str, tasks: list[dict], spec: dict, *, workspace: str, api_url: str,
+                     kid: str) -> tuple[Sweep, list[Job]]:
+        """Record a whole sweep as queued jobs in one go (nothing is sent here): all or none, with the
+        sweep's total estimated cost checked against the daily spend caps as one amount."""
+        costs = [spend.estimate(self.catalog.get(t.get("model", "")), t) for t in tasks]
+        total = sum(c for c in costs if c)
+        capped = self.caps.on and kid == self.server_key_id
+        admit = self.caps.admit(key_id=kid, workspace=workspace, cost=total, now=time.time()) if capped else None
+        sweep, jobs = self.store.add_sweep(name, tasks, workspace=workspace, api_url=api_url, key_id=kid, spec=spec,
+                                           costs=costs, admit=admit, request_hashes=[request_hash(t) for t in tasks],
+                                           dedupe_seconds=DOUBLE_SUBMIT_SECONDS)
+        self.engine.wake()
+        return sweep, jobs
+
+    def cancel_sweep(self, sweep_id: str, workspace: str) -> int:
+        """Cancel the jobs of a sweep not sent yet; how many were cancelled. Those already sent go on:
+        Runware has them (and may charge for them)."""
+        return sum(self.cancel(job) for job in self.store.sweep_jobs(sweep_id, workspace) if job.status == js.QUEUED)
+
     def workspace_for(self, token: str | None) -> str:
         """`token` if this app issued it (signed, or an earlier version's token that owns jobs), else a
         fresh signed token: a hand-picked, guessable workspace name is never accepted."""
@@ -312,6 +333,7 @@ class Runtime:
         if job.pending or not self.store.delete(job.task_uuid, workspace=job.workspace):
             return False
         for result in job.results:
-            if result.get("file"):
-                (self.settings.media_dir / result["file"]).unlink(missing_ok=True)
+            for name in (result.get("file"), result.get("poster")):
+                if name:
+                    (self.settings.media_dir / Path(name).name).unlink(missing_ok=True)
         return True

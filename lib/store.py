@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
@@ -21,7 +22,10 @@ from .jobstate import IN_FLIGHT, PENDING
 from .migrations import migrate
 
 # Columns kept as JSON text, by field name.
-_JSON = {"task": "task_json", "results": "results_json", "error": "error_json"}
+_JSON = {"task": "task_json", "results": "results_json", "error": "error_json", "tags": "tags_json"}
+_UNSET = object()
+MAX_NOTE = 2000
+MAX_TAGS, MAX_TAG = 20, 40
 
 
 class DuplicateSubmit(Exception):
@@ -30,6 +34,41 @@ class DuplicateSubmit(Exception):
     def __init__(self, job: "Job"):
         self.job = job
         super().__init__("already submitted")
+
+
+class BadAnnotation(ValueError):
+    """A rating, note or tag the store does not keep (said in words a user can act on)."""
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """A named group of jobs queued together from one set of varied parameters."""
+    sweep_id: str
+    workspace: str
+    name: str
+    created_at: float
+    spec: dict
+
+    @classmethod
+    def from_row(cls, row: dict) -> "Sweep":
+        return cls(row["sweep_id"], row["workspace"], row["name"], row["created_at"],
+                   json.loads(row["spec_json"] or "{}"))
+
+
+def clean_tags(tags) -> list[str]:
+    """Tags as kept: trimmed, lower-case, unique, in the order given."""
+    out: list[str] = []
+    for tag in tags or ():
+        tag = " ".join(str(tag).split()).lower()
+        if not tag:
+            continue
+        if len(tag) > MAX_TAG:
+            raise BadAnnotation(f"A tag is at most {MAX_TAG} characters.")
+        if tag not in out:
+            out.append(tag)
+    if len(out) > MAX_TAGS:
+        raise BadAnnotation(f"A job takes at most {MAX_TAGS} tags.")
+    return out
 
 
 @dataclass
@@ -65,6 +104,11 @@ class Job:
     wake_at: float | None = None
     polled_at: float | None = None
     estimated_cost: float | None = None
+    sweep_id: str | None = None
+    favourite: bool = False
+    rating: int | None = None
+    note: str = ""
+    tags: list[str] = field(default_factory=list)
 
     @property
     def pending(self) -> bool:
@@ -79,7 +123,8 @@ class Job:
         d = dict(row)
         for name, column in _JSON.items():
             raw = d.pop(column, None)
-            d[name] = json.loads(raw) if raw else ([] if name == "results" else None)
+            d[name] = json.loads(raw) if raw else ([] if name in ("results", "tags") else None)
+        d["favourite"] = bool(d.get("favourite"))
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in d.items() if k in known})
 
@@ -110,21 +155,14 @@ class JobStore:
     # -- writes --------------------------------------------------------------------------------------
 
     def add(self, task: dict, *, workspace: str, api_url: str, key_id: str, request_hash: str | None = None,
-            dedupe_seconds: float = 0.0, estimated_cost: float | None = None, admit=None) -> Job:
+            dedupe_seconds: float = 0.0, estimated_cost: float | None = None, admit=None,
+            sweep_id: str | None = None) -> Job:
         """Record a job before it is sent (status "queued"). The task holds no API key (auth travels in
         a header); `key_id` tells which key the job belongs to. With a `request_hash`, the same request
         in the same workspace within `dedupe_seconds` raises DuplicateSubmit instead. `admit(tx)`, if
         given, runs in the same transaction before the insert and may raise to refuse the job (a spend
         cap: checking and inserting together is what keeps two replicas from both passing it)."""
         now = time.time()
-        row = _columns({
-            "task_uuid": task["taskUUID"], "workspace": workspace, "api_url": api_url, "key_id": key_id,
-            "status": jobstate.QUEUED, "created_at": now, "updated_at": now, "model": task["model"],
-            "prompt": task.get("positivePrompt", ""), "duration": task.get("duration"),
-            "width": task.get("width"), "height": task.get("height"),
-            "number_results": task.get("numberResults", 1), "task": task, "request_hash": request_hash,
-            "estimated_cost": estimated_cost})
-        insert = f"INSERT INTO jobs ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})"
         with self.db.transaction() as tx:
             if request_hash and dedupe_seconds > 0:
                 twin = tx.query_one("SELECT * FROM jobs WHERE workspace = ? AND request_hash = ? AND created_at > ?",
@@ -133,8 +171,62 @@ class JobStore:
                     raise DuplicateSubmit(Job.from_row(twin))
             if admit is not None:
                 admit(tx)
-            tx.execute(insert, list(row.values()))
+            _insert(tx, task, now, workspace=workspace, api_url=api_url, key_id=key_id, request_hash=request_hash,
+                    estimated_cost=estimated_cost, sweep_id=sweep_id)
         return self.get(task["taskUUID"])
+
+    def add_sweep(self, name: str, tasks: list[dict], *, workspace: str, api_url: str, key_id: str,
+                  spec: dict | None = None, costs: list[float | None] | None = None, admit=None,
+                  request_hashes: list[str | None] | None = None, dedupe_seconds: float = 0.0
+                  ) -> tuple[Sweep, list[Job]]:
+        """Record a sweep and all its jobs in one transaction: all are queued or none (`admit(tx)` sees
+        the whole sweep's cost). Like `add`, a sweep holding a request this workspace submitted within
+        `dedupe_seconds` (a double click on the sweep's button) raises DuplicateSubmit."""
+        now = time.time()
+        sweep = Sweep(str(uuid.uuid4()), workspace, name.strip()[:120] or "Sweep", now, spec or {})
+        costs = costs or [None] * len(tasks)
+        hashes = request_hashes or [None] * len(tasks)
+        with self.db.transaction() as tx:
+            known = [h for h in hashes if h]
+            if known and dedupe_seconds > 0:
+                twin = tx.query_one(f"SELECT * FROM jobs WHERE workspace = ? AND created_at > ? AND request_hash IN "
+                                    f"({', '.join('?' * len(known))}) LIMIT 1", [workspace, now - dedupe_seconds, *known])
+                if twin:
+                    raise DuplicateSubmit(Job.from_row(twin))
+            if admit is not None:
+                admit(tx)
+            tx.execute("INSERT INTO sweeps (sweep_id, workspace, name, created_at, spec_json) VALUES (?, ?, ?, ?, ?)",
+                       [sweep.sweep_id, workspace, sweep.name, now, json.dumps(sweep.spec)])
+            for i, (task, cost, digest) in enumerate(zip(tasks, costs, hashes)):
+                # Apart by a microsecond each, so "newest first" keeps the grid's order.
+                _insert(tx, task, now + i * 1e-6, workspace=workspace, api_url=api_url, key_id=key_id,
+                        request_hash=digest, estimated_cost=cost, sweep_id=sweep.sweep_id)
+        return sweep, [self.get(t["taskUUID"]) for t in tasks]
+
+    def annotate(self, task_uuid: str, workspace: str, *, favourite: bool | None = None, rating=_UNSET,
+                 note: str | None = None, tags=None) -> bool:
+        """The user's own marks on a job. Only these columns are written, so no engine write is lost
+        and none of them is: the revision (the engine's compare-and-set token) is left alone, and
+        updated_at moves so every page's view of the history refreshes."""
+        changes: dict = {}
+        if favourite is not None:
+            changes["favourite"] = 1 if favourite else 0
+        if rating is not _UNSET:
+            if rating is not None and (isinstance(rating, bool) or rating not in range(1, 6)):
+                raise BadAnnotation("A rating is a whole number from 1 to 5.")
+            changes["rating"] = rating
+        if note is not None:
+            if len(note) > MAX_NOTE:
+                raise BadAnnotation(f"A note is at most {MAX_NOTE} characters.")
+            changes["note"] = note
+        if tags is not None:
+            changes["tags_json"] = json.dumps(clean_tags(tags))
+        if not changes:
+            return False
+        changes["updated_at"] = time.time()
+        sets = ", ".join(f"{column} = ?" for column in changes)
+        return self.db.execute(f"UPDATE jobs SET {sets} WHERE task_uuid = ? AND workspace = ?",
+                               [*changes.values(), task_uuid, workspace]) == 1
 
     def write(self, job: Job, event: str = "note", **changes) -> Job | None:
         """Apply `event` (see jobstate) and `changes` if the job is still at the revision `job` was read
@@ -242,6 +334,21 @@ class JobStore:
 
     # -- reads ---------------------------------------------------------------------------------------
 
+    def sweep(self, sweep_id: str, workspace: str) -> Sweep | None:
+        row = self.db.query_one("SELECT * FROM sweeps WHERE sweep_id = ? AND workspace = ?", [sweep_id, workspace])
+        return Sweep.from_row(row) if row else None
+
+    def sweeps(self, workspace: str) -> list[Sweep]:
+        """A workspace's sweeps, newest first."""
+        rows = self.db.query("SELECT * FROM sweeps WHERE workspace = ? ORDER BY created_at DESC", [workspace])
+        return [Sweep.from_row(r) for r in rows]
+
+    def sweep_jobs(self, sweep_id: str, workspace: str) -> list[Job]:
+        """A sweep's jobs in the order they were queued."""
+        rows = self.db.query("SELECT * FROM jobs WHERE sweep_id = ? AND workspace = ? ORDER BY created_at",
+                             [sweep_id, workspace])
+        return [Job.from_row(r) for r in rows]
+
     def get(self, task_uuid: str, workspace: str | None = None) -> Job | None:
         query, args = "SELECT * FROM jobs WHERE task_uuid = ?", [task_uuid]
         if workspace is not None:
@@ -291,7 +398,7 @@ class JobStore:
         where, args = _where(None, workspace, None, None)
         columns = ("task_uuid, workspace, api_url, key_id, status, created_at, updated_at, submitted_at, "
                    "finished_at, model, prompt, duration, width, height, number_results, results_json, "
-                   "error_json, cost, attempts, progress")
+                   "error_json, cost, attempts, progress, sweep_id, favourite, rating, note, tags_json")
         rows = self.db.query(f"SELECT {columns} FROM jobs{where} ORDER BY created_at DESC", args)
         return pd.DataFrame(rows, columns=[c.strip() for c in columns.split(",")])
 
@@ -301,6 +408,18 @@ class JobStore:
         row = self.db.query_one(f"SELECT COUNT(*) AS n, MAX(updated_at) AS t, SUM(revision) AS r FROM jobs{where}",
                                 args)
         return row["n"], row["t"], row["r"]
+
+
+def _insert(tx, task: dict, now: float, *, workspace: str, api_url: str, key_id: str,
+            request_hash: str | None, estimated_cost: float | None, sweep_id: str | None) -> None:
+    row = _columns({
+        "task_uuid": task["taskUUID"], "workspace": workspace, "api_url": api_url, "key_id": key_id,
+        "status": jobstate.QUEUED, "created_at": now, "updated_at": now, "model": task["model"],
+        "prompt": task.get("positivePrompt", ""), "duration": task.get("duration"),
+        "width": task.get("width"), "height": task.get("height"),
+        "number_results": task.get("numberResults", 1), "task": task, "request_hash": request_hash,
+        "estimated_cost": estimated_cost, "sweep_id": sweep_id})
+    tx.execute(f"INSERT INTO jobs ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})", list(row.values()))
 
 
 def _where(statuses, workspace, api_url, key_id) -> tuple[str, list]:
@@ -315,4 +434,4 @@ def _where(statuses, workspace, api_url, key_id) -> tuple[str, list]:
     return (" WHERE " + " AND ".join(clauses) if clauses else ""), args
 
 
-__all__ = ["DuplicateSubmit", "IntegrityError", "Job", "JobStore"]
+__all__ = ["BadAnnotation", "DuplicateSubmit", "IntegrityError", "Job", "JobStore", "Sweep", "clean_tags"]

@@ -9,7 +9,7 @@ from . import jobstate as js
 from .demo import DEMO_KEY, DEMO_LABEL
 from .keys import key_id
 from .runtime import Runtime
-from .store import Job
+from .store import Job, Sweep
 
 LOCAL_WORKSPACE = "local"
 # Errors after which asking Runware again can still find the videos. A task Runware ran and failed is
@@ -46,6 +46,20 @@ class Studio:
 
     def submit(self, task: dict) -> Job:
         return self.runtime.submit(task, workspace=self.workspace, api_url=self.api_url, kid=self.key_id)
+
+    def submit_sweep(self, name: str, tasks: list[dict], spec: dict) -> tuple[Sweep, list[Job]]:
+        return self.runtime.submit_sweep(name, tasks, spec, workspace=self.workspace, api_url=self.api_url,
+                                         kid=self.key_id)
+
+    def cancel_sweep(self, sweep_id: str) -> int:
+        return self.runtime.cancel_sweep(sweep_id, self.workspace)
+
+    def sweeps(self) -> list[Sweep]:
+        return self.store.sweeps(self.workspace)
+
+    def annotate(self, job: Job, **marks) -> bool:
+        """Favourite, rating, note, tags (see JobStore.annotate); BadAnnotation for values it refuses."""
+        return self.store.annotate(job.task_uuid, self.workspace, **marks)
 
     def job(self, task_uuid: str) -> Job | None:
         return self.store.get(task_uuid, workspace=self.workspace)

@@ -158,7 +158,8 @@ def test_a_job_is_sent_once_polled_and_downloaded(simulator, received, make_engi
     assert result["seed"] == 42 and result["cost"] > 0 and job.cost == pytest.approx(result["cost"])
     assert result["file"] == f"{task['taskUUID']}-0.mp4"
     assert playable(tmp_path / "media" / result["file"])
-    assert sorted(p.name for p in (tmp_path / "media").iterdir()) == [result["file"]]  # no partial files
+    names = sorted(p.name for p in (tmp_path / "media").iterdir())
+    assert names == sorted([result["file"], result["poster"]])  # the video and its poster, no partial files
     assert received.sends(task["taskUUID"]) == 1
     assert received.video_gets() == {"/video/" + result["videoURL"].rsplit("/", 1)[-1]: 1}
     # A finished job is left alone: nothing more is asked about it.
@@ -455,7 +456,8 @@ def test_two_engines_racing_to_download_record_one_file_per_video(simulator, rec
         assert job.status == "success" and job.results[0]["file"] == f"{task['taskUUID']}-0.mp4"
         assert playable(tmp_path / "media" / job.results[0]["file"])
     assert sorted(received.video_gets().values()) == [1] * 5  # each video fetched once, never twice at once
-    assert sorted(p.name for p in (tmp_path / "media").iterdir()) == sorted(f"{t['taskUUID']}-0.mp4" for t in tasks)
+    assert sorted(p.name for p in (tmp_path / "media").iterdir()) == sorted(
+        f"{t['taskUUID']}-0.{suffix}" for t in tasks for suffix in ("jpg", "mp4"))
 
 
 # == one retry layer ======================================================================================

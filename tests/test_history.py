@@ -21,7 +21,7 @@ WS = "local"
 API_URL = "http://127.0.0.1:9/v1"
 SHAPED_COLUMNS = ["task_uuid", "status", "created", "finished", "model", "prompt", "duration", "width", "height",
                   "number_results", "cost", "seeds", "video_files", "error_code", "error_message", "job_link",
-                  "video"]
+                  "video", "poster", "sweep_id", "sweep", "favourite", "rating", "note", "tags"]
 INTERNAL = ["key_id", "api_url", "task_json", "results_json", "error_json", "workspace"]
 
 
