@@ -134,7 +134,7 @@ def poster(row) -> None:
             st.caption("No preview")
         return
     # Without a browser URL (AppTest) the file is read in; a browser loads it straight from the route.
-    st.image(ui.absolute_video_url(name) or str(path), use_container_width=True)
+    st.image(ui.absolute_video_url(name) or str(path), width="stretch")
 
 
 def model_name(model: str) -> str:

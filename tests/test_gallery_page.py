@@ -50,7 +50,7 @@ def test_tiles_show_posters_not_players(data_dir, mp4):
     video_job(data_dir, mp4, "Without a poster", poster=False)
     at = open_page("pages/gallery.py")
     assert tile_texts(at) == ["Without a poster", "With a poster"]
-    assert len(at.get("imgs")) == 1
+    assert len(at.get("image")) == 1
     assert "No preview" in [c.value for c in at.caption]
     assert not at.get("video")
 
@@ -62,7 +62,7 @@ def test_play_shows_a_player_on_that_tile_only(data_dir, mp4):
     at.button(key=f"g_play-{first}").click()
     run(at)
     assert len(at.get("video")) == 1
-    assert len(at.get("imgs")) == 1  # the other tile keeps its poster
+    assert len(at.get("image")) == 1  # the other tile keeps its poster
 
 
 def test_a_job_without_a_video_is_no_tile(data_dir, mp4):
