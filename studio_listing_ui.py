@@ -26,7 +26,9 @@ class Listing:
             cache = st.session_state["listing_cache"] = {"version": version, "answers": {}}
         self._answers = cache["answers"]
 
-    def _cached(self, key, make):
+    def cached(self, key, make):
+        """`make()`, kept under `key` until a job of the workspace changes (for what a page builds from
+        the answers below, e.g. its table)."""
         if key not in self._answers:
             self._answers[key] = make()
         return self._answers[key]
@@ -35,22 +37,22 @@ class Listing:
         return self.count(JobFilter())
 
     def count(self, f: JobFilter) -> int:
-        return self._cached(("count", f), lambda: jobquery.count(self.s.store, self.s.workspace, f))
+        return self.cached(("count", f), lambda: jobquery.count(self.s.store, self.s.workspace, f))
 
     def page(self, f: JobFilter, page: int, per_page: int) -> pd.DataFrame:
         """Page `page` (from 1) of the matching jobs, shaped for people, newest first."""
-        return self._cached(("page", f, page, per_page), lambda: shape(jobquery.rows(
+        return self.cached(("page", f, page, per_page), lambda: shape(jobquery.rows(
             self.s.store, self.s.workspace, f, offset=(page - 1) * per_page, limit=per_page), self.sweep_names()))
 
     def choices(self, column: str) -> list[str]:
-        return self._cached(("choices", column), lambda: jobquery.distinct(self.s.store, self.s.workspace, column))
+        return self.cached(("choices", column), lambda: jobquery.distinct(self.s.store, self.s.workspace, column))
 
     def tags(self) -> list[str]:
-        return self._cached(("tags",), lambda: jobquery.tags(self.s.store, self.s.workspace))
+        return self.cached(("tags",), lambda: jobquery.tags(self.s.store, self.s.workspace))
 
     def sweeps(self) -> dict:
         """The workspace's sweeps by id, newest first. A new sweep always brings new jobs (a new version)."""
-        return self._cached(("sweeps",), lambda: {sweep.sweep_id: sweep for sweep in self.s.sweeps()})
+        return self.cached(("sweeps",), lambda: {sweep.sweep_id: sweep for sweep in self.s.sweeps()})
 
     def sweep_names(self) -> dict[str, str]:
         return {sweep_id: sweep.name for sweep_id, sweep in self.sweeps().items()}

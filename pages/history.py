@@ -79,8 +79,10 @@ st.caption(f"{matching} of {total} jobs")
 # Only one page of rows goes to the browser: at 100,000 jobs the whole table takes seconds to send.
 page = page_number(matching, PER_PAGE, "h_page")
 shown = view.page(chosen, page, PER_PAGE)
-table = shown.assign(status=shown["status"].map(lambda status: js.WORDS.get(status, status)), video=shown["video"].map(ui.absolute_video_url, na_action="ignore"),
-                     job_link=shown["job_link"] + ui.workspace_suffix(s))
+table = view.cached(("table", chosen, page), lambda: shown.assign(
+    status=shown["status"].map(lambda status: js.WORDS.get(status, status)),
+    video=shown["video"].map(ui.absolute_video_url, na_action="ignore"),
+    job_link=shown["job_link"] + ui.workspace_suffix(s)))
 # The table and the chosen job's details side by side: the details never land below the fold.
 listing, details = st.columns([3, 2], gap="large")
 with listing:
