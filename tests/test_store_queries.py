@@ -111,3 +111,81 @@ def test_distinct_refuses_other_columns(store):
 
 def test_pages_counts_at_least_one():
     assert [jobquery.pages(n, 12) for n in (0, 1, 12, 13)] == [1, 1, 1, 2]
+
+
+# -- the data layer's marks: favourite, tags, rating, note, sweeps ------------------------------------
+
+def test_filter_by_favourite(store):
+    liked = add(store, "liked")
+    add(store, "not liked")
+    store.annotate(liked, WS, favourite=True)
+    assert prompts(store, JobFilter(favourite=True)) == ["liked"]
+
+
+def test_filter_by_tags_wants_every_tag(store):
+    both, one = add(store, "both"), add(store, "one")
+    store.annotate(both, WS, tags=["winter", "fox"])
+    store.annotate(one, WS, tags=["fox"])
+    assert prompts(store, JobFilter(tags=("fox",))) == ["one", "both"]
+    assert prompts(store, JobFilter(tags=("fox", "winter"))) == ["both"]
+
+
+def test_a_tag_matches_whole_tags_only(store):
+    store.annotate(add(store, "foxes"), WS, tags=["foxes", "a_b"])
+    store.annotate(add(store, "fox"), WS, tags=["fox"])
+    assert prompts(store, JobFilter(tags=("fox",))) == ["fox"]
+    assert prompts(store, JobFilter(tags=("a%b",))) == []
+
+
+def test_a_tag_with_quotes_and_accents_is_found(store):
+    store.annotate(add(store, "odd"), WS, tags=['say "hi"', "été"])
+    assert prompts(store, JobFilter(tags=('say "hi"',))) == ["odd"]
+    assert prompts(store, JobFilter(tags=("Été",))) == ["odd"]
+
+
+def test_filter_by_minimum_rating(store):
+    for p, rating in (("five", 5), ("three", 3), ("unrated", None)):
+        store.annotate(add(store, p), WS, rating=rating)
+    assert prompts(store, JobFilter(min_rating=4)) == ["five"]
+    assert prompts(store, JobFilter(min_rating=3)) == ["three", "five"]
+
+
+def test_text_matches_the_note(store):
+    store.annotate(add(store, "plain"), WS, note="Client LIKED this one")
+    add(store, "other")
+    assert prompts(store, JobFilter(text="liked")) == ["plain"]
+
+
+def sweep(store, name: str, prompts_: list[str]):
+    tasks = [video_task(positivePrompt=p) for p in prompts_]
+    made, _ = store.add_sweep(name, tasks, spec={"vary": "prompt"}, **SCOPE)
+    return made, tasks
+
+
+def test_filter_by_sweep(store):
+    first, _ = sweep(store, "First", ["a", "b"])
+    sweep(store, "Second", ["c"])
+    add(store, "alone")
+    assert prompts(store, JobFilter(sweeps=(first.sweep_id,))) == ["b", "a"]
+
+
+def test_rows_carry_the_marks(store):
+    made, [task] = sweep(store, "S", ["marked"])
+    store.annotate(task["taskUUID"], WS, favourite=True, rating=4, note="n", tags=["x"])
+    [row] = jobquery.rows(store, WS, JobFilter()).to_dict("records")
+    assert (row["sweep_id"], bool(row["favourite"]), row["rating"], row["note"], row["tags_json"]) == \
+        (made.sweep_id, True, 4, "n", '["x"]')
+
+
+def test_tags_lists_every_tag_once(store):
+    store.annotate(add(store), WS, tags=["winter", "fox"])
+    store.annotate(add(store), WS, tags=["fox"])
+    add(store)
+    store.annotate(add(store, workspace="other"), "other", tags=["secret"])
+    assert jobquery.tags(store, WS) == ["fox", "winter"]
+
+
+def test_sweep_tasks_in_the_order_queued(store):
+    made, tasks = sweep(store, "S", ["one", "two", "three"])
+    assert jobquery.sweep_tasks(store, WS, made.sweep_id) == tasks
+    assert jobquery.sweep_tasks(store, "other", made.sweep_id) == []
