@@ -166,3 +166,52 @@ def test_keep_them_deletes_nothing(data_dir, mp4):
     run(at)
     assert store_for(data_dir).count() == 2
     assert "**2 selected**" in [m.value for m in at.markdown]
+
+
+# -- favourites, tags, sweeps ------------------------------------------------------------------------
+
+def test_filter_by_favourite_narrows_the_tiles(data_dir, mp4):
+    liked = video_job(data_dir, mp4, "Liked")
+    video_job(data_dir, mp4, "Not liked")
+    store_for(data_dir).annotate(liked, "local", favourite=True)
+    at = open_page("pages/gallery.py")
+    at.toggle(key="g_favourite").set_value(True)
+    run(at)
+    assert tile_texts(at) == ["Liked"]
+
+
+def test_filter_by_tag_narrows_the_tiles(data_dir, mp4):
+    winter, summer = video_job(data_dir, mp4, "Winter"), video_job(data_dir, mp4, "Summer")
+    store = store_for(data_dir)
+    store.annotate(winter, "local", tags=["snow", "fox"])
+    store.annotate(summer, "local", tags=["sun"])
+    at = open_page("pages/gallery.py")
+    assert at.multiselect(key="g_tags").options == ["fox", "snow", "sun"]
+    at.multiselect(key="g_tags").set_value(["fox"])
+    run(at)
+    assert tile_texts(at) == ["Winter"]
+
+
+def test_filter_by_sweep_narrows_the_tiles(data_dir, mp4):
+    in_sweep = video_job(data_dir, mp4, "In the sweep")
+    video_job(data_dir, mp4, "Alone")
+    store = store_for(data_dir)
+    made = store.add_sweep("Seeds 1-4", [], workspace="local", api_url="x", key_id="k")[0]
+    store.db.execute("UPDATE jobs SET sweep_id = ? WHERE task_uuid = ?", [made.sweep_id, in_sweep])
+    at = open_page("pages/gallery.py")
+    sweep = at.selectbox(key="g_sweep")
+    assert sweep.options == ["Any", "Seeds 1-4"]
+    sweep.set_value(made.sweep_id)
+    run(at)
+    assert tile_texts(at) == ["In the sweep"]
+
+
+def test_the_star_marks_a_favourite(data_dir, mp4):
+    job = video_job(data_dir, mp4, "Star me")
+    at = open_page("pages/gallery.py")
+    star = at.button(key=f"g_star-{job}")
+    assert star.label == "☆"
+    star.click()
+    run(at)
+    assert store_for(data_dir).get(job).favourite is True
+    assert at.button(key=f"g_star-{job}").label == "★"
