@@ -93,7 +93,8 @@ V6 = """
 CREATE INDEX IF NOT EXISTS jobs_workspace_updated ON jobs (workspace, updated_at, revision);
 CREATE INDEX IF NOT EXISTS jobs_workspace_status_created ON jobs (workspace, status, created_at);
 CREATE INDEX IF NOT EXISTS jobs_workspace_model ON jobs (workspace, model);
-CREATE INDEX IF NOT EXISTS jobs_workspace_tags ON jobs (workspace, tags_json)
+CREATE INDEX IF NOT EXISTS jobs_workspace_tags ON jobs (workspace, tags_json);
+CREATE INDEX IF NOT EXISTS jobs_workspace_favourite ON jobs (workspace, favourite, created_at)
 """
 
 MIGRATIONS = [(1, V1), (2, V2), (3, V3), (4, V4), (5, V5), (6, V6)]

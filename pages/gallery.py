@@ -155,10 +155,10 @@ def tile(row) -> None:
         faved = bool(row["favourite"])
         star.button("★" if faved else "☆", key=f"g_star-{task_uuid}", type="tertiary", on_click=_star,
                     args=(task_uuid, not faved), help="Remove from favourites" if faved else "Add to favourites")
-        if st.session_state.get("g_playing") != task_uuid and play.button(
-                "Play", key=f"g_play-{task_uuid}", icon=":material/play_arrow:"):
-            st.session_state["g_playing"] = task_uuid
-            st.rerun()
+        if st.session_state.get("g_playing") != task_uuid:
+            # One player at a time: playing this tile puts the last one back to its poster.
+            play.button("Play", key=f"g_play-{task_uuid}", icon=":material/play_arrow:",
+                        on_click=st.session_state.__setitem__, args=("g_playing", task_uuid))
         pick.checkbox("Select", key=f"g_pick-{task_uuid}", value=task_uuid in selected(),
                       on_change=_toggle, args=(task_uuid,))
         # A button, not st.page_link: a page link costs ~2 ms to draw, times every tile on every rerun.
