@@ -124,16 +124,30 @@ selection_bar()
 
 # -- the grid -----------------------------------------------------------------------------------------------
 
+def poster_file(row) -> str | None:
+    """The poster's file name when it is on disk (a job may predate posters, or its copy was removed)."""
+    name = row.get("poster")
+    if not isinstance(name, str) or not name:
+        return None
+    name = Path(name).name
+    return name if (s.settings.media_dir / name).is_file() else None
+
+
 def poster(row) -> None:
     """The first frame as a picture (served from disk by /videos), or a plain tile without one."""
-    name = row.get("poster")
-    path = s.settings.media_dir / Path(str(name)).name if isinstance(name, str) and name else None
-    if path is None or not path.is_file():
+    name = row["poster_file"]
+    if name is None:
         with st.container(border=True, height=140):
             st.caption("No preview")
         return
     # Without a browser URL (AppTest) the file is read in; a browser loads it straight from the route.
-    st.image(ui.absolute_video_url(name) or str(path), width="stretch")
+    st.image(ui.absolute_video_url(name) or str(s.settings.media_dir / name), width="stretch")
+
+
+def tiles(f: JobFilter, page: int, per_page: int) -> list[dict]:
+    """One page of tiles. Kept until a job changes: removing a local copy changes its job too."""
+    records = view.page(f, page, per_page).to_dict("records")
+    return [{**row, "poster_file": poster_file(row)} for row in records]
 
 
 def model_name(model: str) -> str:
@@ -170,7 +184,7 @@ if not matching:
     st.info("No videos match these filters.")
     st.stop()
 page = page_number(matching, per_page, "g_page")
-records = view.cached(("tiles", chosen, page, per_page), lambda: view.page(chosen, page, per_page).to_dict("records"))
+records = view.cached(("tiles", chosen, page, per_page), lambda: tiles(chosen, page, per_page))
 for start in range(0, len(records), COLUMNS):
     for col, row in zip(st.columns(COLUMNS), records[start:start + COLUMNS]):
         with col:
