@@ -58,7 +58,7 @@ left, mid, right = st.columns([2, 2, 3])
 statuses = left.multiselect("Status", view.choices("status"), key="h_status",
                             format_func=lambda status: js.WORDS.get(status, status))
 models = mid.multiselect("Model", view.choices("model"), key="h_model")
-text = right.text_input("Search prompt or task id", key="h_text")
+text = right.text_input("Search prompt, task id or note", key="h_text")
 sweeps = view.sweeps()
 if st.session_state.get("h_sweep_next") in sweeps:
     st.session_state["h_sweep"] = st.session_state.pop("h_sweep_next")
