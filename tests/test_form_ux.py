@@ -236,6 +236,11 @@ def test_custom_model_size_off_the_grid_is_refused_at_the_field(data_dir):
     assert "Width must be from 256 to 2048 pixels and a multiple of 8." in errors(at), errors(at)
 
 
+def test_a_rerun_of_a_custom_model_keeps_its_size(data_dir):
+    at = rerun_of({"model": "acme:1@1", "positivePrompt": PROMPT, "width": 1024, "height": 1536, "duration": 5})
+    assert (at.number_input(key="f_width").value, at.number_input(key="f_height").value) == (1024, 1536)
+
+
 # -- item 14: thumbnails, and a re-run's frame image can be removed ------------------------------------------
 
 def test_an_uploaded_frame_shows_a_thumbnail(data_dir):
