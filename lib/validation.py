@@ -38,7 +38,7 @@ def _sizes(model: Model) -> list[str]:
 
 
 def _who(model: Model) -> str:
-    """The model as a person knows it: its name (its AIR id is in the message's detail)."""
+    """The model as a person knows it: its name, as the model picker shows it first."""
     return "this model" if model.air == GENERIC_AIR else model.name
 
 

@@ -220,8 +220,8 @@ def drop_prefill_frame(position: str) -> None:
 
 
 def image_uploader(where, label: str, key: str, *, multiple: bool = False):
-    """An uploader that takes only the images Runware takes, up to the studio's own cap (which its
-    "Limit ... per file" line then states)."""
+    """An uploader that takes only the images Runware takes, up to the studio's own cap, which its
+    "10MB per file" line then states (not server.maxUploadSize, the cap for videos)."""
     mb = s.settings.max_image_mb
     return where.file_uploader(label, key=key, type=IMAGE_TYPES, accept_multiple_files=multiple,
                                max_upload_size=max(1, math.ceil(mb)), help=f"PNG, JPEG or WEBP, up to {mb:g} MB.")
