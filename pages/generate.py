@@ -223,8 +223,10 @@ def image_uploader(where, label: str, key: str, *, multiple: bool = False):
     """An uploader that takes only the images Runware takes, up to the studio's own cap, which its
     "10MB per file" line then states (not server.maxUploadSize, the cap for videos)."""
     mb = s.settings.max_image_mb
+    # Whole MB only, and never above what the server takes at all; the exact cap is checked at upload.
+    cap = max(1, min(math.ceil(mb), int(st.get_option("server.maxUploadSize"))))
     return where.file_uploader(label, key=key, type=IMAGE_TYPES, accept_multiple_files=multiple,
-                               max_upload_size=max(1, math.ceil(mb)), help=f"PNG, JPEG or WEBP, up to {mb:g} MB.")
+                               max_upload_size=cap, help=f"PNG, JPEG or WEBP, up to {mb:g} MB.")
 
 
 def media_inputs(model: Model, lay: F.Layout) -> None:
