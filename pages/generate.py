@@ -13,6 +13,7 @@ from lib.spend import SpendCapExceeded
 from lib.store import DuplicateSubmit
 from lib.request import build_task, form_from_task, redact_images
 import studio_form_ui as fui
+import studio_prefs_ui as prefs_ui
 import studio_ui as ui
 
 CUSTOM = F.CUSTOM
@@ -224,7 +225,9 @@ def media_inputs(model: Model, lay: F.Layout) -> None:
         errs("inputs")
 
 
-apply_prefill()
+prefs_ui.start_form(s)  # a draft from the link, else this browser's defaults
+apply_prefill()  # a re-run wins over both
+prefs_ui.keep_draft()
 ui.mode_banner(s)
 ui.show_flash()
 st.title("Generate a video")
