@@ -32,15 +32,18 @@ RESTORED_NOTE = ("Your draft is back from this page's link. Files you uploaded a
 
 def start_form(s: Studio) -> None:
     """Before the form is drawn. A fresh form (a new session, or back from another page, where Streamlit
-    forgets widget values) is filled from the draft in the URL, else this session's last draft, else the
-    user's defaults. A re-run chosen on History is filled next by the page and wins: nothing here."""
+    forgets widget values) is filled from this session's last draft, else the draft in the URL (a
+    reload, or the link opened again), else the user's defaults. A re-run chosen on History is filled
+    next by the page and wins: nothing here."""
     ss = st.session_state
     if "f_model" in ss or ss.get("prefill_task"):
         return
-    values = prefs.decode_draft(st.query_params.get(prefs.DRAFT_PARAM), s.catalog)
-    if values and ss.get("prefs_draft") is None:
-        st.toast(RESTORED_NOTE, icon=":material/restore:")
-    values = values or prefs.decode_draft(ss.get("prefs_draft"), s.catalog) or defaults(s.catalog).form_values()
+    values = prefs.decode_draft(ss.get("prefs_draft"), s.catalog)
+    if not values:
+        values = prefs.decode_draft(st.query_params.get(prefs.DRAFT_PARAM), s.catalog)
+        if values:
+            st.toast(RESTORED_NOTE, icon=":material/restore:")
+    values = values or defaults(s.catalog).form_values()
     for key, value in values.items():
         ss[key] = value
     if "f_model" in values:
@@ -51,17 +54,26 @@ def start_form(s: Studio) -> None:
 
 
 def keep_draft() -> None:
-    """Write the form's values into the URL (and this session's copy, for a return from another page).
-    Called at the top of every Generate run, when the session already holds the values the browser just
-    sent. A draft too long for a URL is not kept there."""
+    """Keep the form's values in the URL (and in this session, for a return from another page). Called
+    at the top of every Generate run, when the session already holds what the browser just sent.
+
+    Written by a tiny script with history.replaceState, not through st.query_params: Streamlit turns
+    every st.query_params change into a new browser-history entry, so Back would step through drafts
+    instead of leaving the page. The server reads the draft back from the URL a new session starts
+    with. A draft too long for a URL is left out of it."""
     ss = st.session_state
     word = prefs.encode_draft(ss)
     ss["prefs_draft"] = word
-    if word is None:
-        if prefs.DRAFT_PARAM in st.query_params:
-            st.query_params.pop(prefs.DRAFT_PARAM)
-    elif st.query_params.get(prefs.DRAFT_PARAM) != word:
-        st.query_params[prefs.DRAFT_PARAM] = word
+    st.sidebar.html(url_script(word), unsafe_allow_javascript=True)
+
+
+def url_script(word: str | None) -> str:
+    """A script that puts the draft into this page's URL (or takes it out), in place."""
+    return ("<script>(() => { const url = new URL(window.location.href);"
+            f" const word = {json.dumps(word)}; const name = {json.dumps(prefs.DRAFT_PARAM)};"
+            " if (word) { url.searchParams.set(name, word); } else { url.searchParams.delete(name); }"
+            " if (url.href !== window.location.href) {"
+            " window.history.replaceState(window.history.state, '', url.href); } })();</script>")
 
 
 # -- the defaults, on Settings ------------------------------------------------------------------------

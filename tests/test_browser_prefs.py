@@ -4,19 +4,23 @@ the same browser (a cookie) but not another browser (a second context)."""
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
+from urllib.parse import parse_qs, urlparse
 
 import pytest
 
 from browser_support import (CHROMIUM, WAIT_MS, AppServer, Browser, assert_no_traceback, goto,
                              screenshot_on_failure, wait_rendered)
 from lib import prefs
+from lib.catalog import load_catalog
 
 if not Path(CHROMIUM).is_file():
     pytest.skip(f"browser tests need Debian's Chromium at {CHROMIUM}", allow_module_level=True)
 sync_api = pytest.importorskip("playwright.sync_api", reason="browser tests need Playwright for Python")
 expect = sync_api.expect
 
+CATALOG = load_catalog()
 DEFAULT_MODEL = "klingai:5@3"
 CHOSEN_MODEL = "runware:108@22"
 
@@ -71,15 +75,39 @@ def quality(page) -> str:
     return quality_slider(page).input_value()
 
 
+def wait_for_draft(page, prompt: str) -> None:
+    """Wait until the page's URL carries a draft with this prompt."""
+    deadline = time.monotonic() + WAIT_MS / 1000
+    while True:
+        word = parse_qs(urlparse(page.url).query).get(prefs.DRAFT_PARAM, [None])[0]
+        if prefs.decode_draft(word, CATALOG).get("f_prompt") == prompt:
+            return
+        assert time.monotonic() < deadline, f"no draft with {prompt!r} in {page.url}"
+        page.wait_for_timeout(200)
+
+
 @screenshot_on_failure
 def test_a_typed_prompt_survives_a_reload(app, browser):
     page = browser.page(app, "/")
     settled(page, "Prompt").fill("A lighthouse in a storm, waves breaking")
     settled(page, "Prompt").press("Tab")  # Streamlit sends a text area's value when it loses focus
-    page.wait_for_url(re.compile(rf"[?&]{prefs.DRAFT_PARAM}="), timeout=WAIT_MS)
+    wait_for_draft(page, "A lighthouse in a storm, waves breaking")
     page.reload()
     wait_rendered(page)
     expect(settled(page, "Prompt")).to_have_value("A lighthouse in a storm, waves breaking")
+    assert_no_traceback(browser, page)
+
+
+@screenshot_on_failure
+def test_keeping_the_draft_adds_no_browser_history_entries(app, browser):
+    """Back should leave the page, not step through every edit of the form."""
+    page = browser.page(app, "/")
+    before = page.evaluate("history.length")
+    for text in ("first words", "second words", "third words"):
+        settled(page, "Prompt").fill(text)
+        settled(page, "Prompt").press("Tab")
+        wait_for_draft(page, text)
+    assert page.evaluate("history.length") == before
     assert_no_traceback(browser, page)
 
 

@@ -5,6 +5,7 @@ seeded in AppTest: tests/test_browser_prefs.py covers that path in Chromium."""
 from __future__ import annotations
 
 import base64
+import json
 import random
 import re
 
@@ -18,15 +19,26 @@ from test_pages import (all_rendered_text, click, data_dir, demo_job, new_app, o
 CATALOG = load_catalog()
 
 
+def draft_word(at) -> str | None:
+    """The draft the page's script writes into the browser's URL (None: it takes the draft out)."""
+    scripts = [str(node.proto.body) for node in at._tree
+               if getattr(node, "type", "") == "html" and "searchParams" in str(node.proto.body)]
+    assert len(scripts) == 1, scripts
+    return json.loads(re.search(r"const word = (null|\"[^\"]*\");", scripts[0]).group(1))
+
+
 def draft_of(at) -> dict:
-    return prefs.decode_draft(at.query_params.get(prefs.DRAFT_PARAM), CATALOG)
+    return prefs.decode_draft(draft_word(at), CATALOG)
 
 
-def reopen(at, **extra):
-    """A reload: a new session whose first request carries the page's URL (its query string)."""
+def reopen(at):
+    """A reload: a new session whose first request carries the page's URL, draft included."""
     again = new_app()
-    for key, value in {**at.query_params, **extra}.items():
+    for key, value in at.query_params.items():
         again.query_params[key] = value
+    word = draft_word(at)
+    if word:
+        again.query_params[prefs.DRAFT_PARAM] = word
     return run(again)
 
 
@@ -118,13 +130,13 @@ def test_a_rerun_wins_over_the_draft(data_dir):
 
 def test_a_draft_too_long_for_a_link_leaves_the_url(data_dir):
     at = type_prompt(open_page(), "short")
-    assert prefs.DRAFT_PARAM in at.query_params
+    assert draft_word(at) is not None
     noise = base64.b64encode(random.Random(2).randbytes(9_000)).decode()  # does not compress
     at = type_prompt(at, noise)
-    assert prefs.DRAFT_PARAM not in at.query_params
+    assert draft_word(at) is None
 
 
-def test_the_draft_keeps_the_workspace_in_the_url(data_dir, monkeypatch):
+def test_a_reload_in_a_hosted_demo_keeps_the_workspace_and_the_draft(data_dir, monkeypatch):
     monkeypatch.setenv("STUDIO_WORKSPACES", "per-user")
     at = type_prompt(open_page(), "mine")
     ws = at.query_params["ws"]
