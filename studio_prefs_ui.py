@@ -38,7 +38,7 @@ def start_form(s: Studio) -> None:
     ss = st.session_state
     if "f_model" in ss or ss.get("prefill_task"):
         return
-    values = prefs.decode_draft(ss.get("prefs_draft"), s.catalog)
+    values = prefs.decode_draft(ss.get("prefs_draft"), s.catalog, session_copy=True)
     if not values:
         values = prefs.decode_draft(st.query_params.get(prefs.DRAFT_PARAM), s.catalog)
         if values:
@@ -60,11 +60,11 @@ def keep_draft() -> None:
     Written by a tiny script with history.replaceState, not through st.query_params: Streamlit turns
     every st.query_params change into a new browser-history entry, so Back would step through drafts
     instead of leaving the page. The server reads the draft back from the URL a new session starts
-    with. A draft too long for a URL is left out of it."""
+    with. A draft too long for a URL is left out of it; so are the results' destinations (webhook,
+    upload endpoint), which only the session's copy keeps."""
     ss = st.session_state
-    word = prefs.encode_draft(ss)
-    ss["prefs_draft"] = word
-    st.sidebar.html(url_script(word), unsafe_allow_javascript=True)
+    ss["prefs_draft"] = prefs.encode_draft(ss, session_copy=True)
+    st.sidebar.html(url_script(prefs.encode_draft(ss)), unsafe_allow_javascript=True)
 
 
 def url_script(word: str | None) -> str:

@@ -3,7 +3,9 @@ user's defaults (model, format, quality; in a cookie). Both come back from the b
 user-controlled input: everything read back is checked against the catalog and plain types, and
 whatever does not fit (an unknown model, a wrong type, an oversized value) is dropped, field by field.
 
-Uploaded files are not part of a draft: they cannot live in a URL.
+Uploaded files are not part of a draft: they cannot live in a URL. Nor are the places results are
+sent to (a webhook URL, an upload endpoint) part of a draft in a link: such URLs often carry a secret,
+and a crafted link could quietly send someone's results elsewhere. Only the session's own copy keeps them.
 """
 from __future__ import annotations
 
@@ -28,6 +30,8 @@ MAX_DRAFT_JSON = 64_000  # decompressed; a bound against a crafted "zip bomb" in
 MAX_COOKIE_CHARS = 512
 MAX_TEXT = 20_000  # prompts and JSON settings
 MAX_SHORT = 2_000  # URLs, an AIR id, a seed
+# Where results go: kept in the session's own copy of a draft, never in (or taken from) a link.
+DESTINATIONS = frozenset({"f_webhook", "f_upload"})
 QUALITY = (20, 99)  # the Quality slider's range on Generate
 RESULTS = (1, 4)
 
@@ -90,13 +94,16 @@ _FIELDS = {
 
 # -- the draft ------------------------------------------------------------------------------------------
 
-def draft_values(state: Mapping) -> dict:
-    """The form's plain values worth keeping, JSON-ready (files are not: they cannot go in a URL)."""
+def draft_values(state: Mapping, *, session_copy: bool = False) -> dict:
+    """The form's plain values worth keeping, JSON-ready (files are not: they cannot go in a URL; the
+    results' destinations only in the session's own copy)."""
     out = {}
     if isinstance(state.get("f_model"), str):
         out["f_model"] = state["f_model"]
     for key, value in state.items():
         if key not in _FIELDS and key != "f_format" and not str(key).startswith("f_x_"):
+            continue
+        if key in DESTINATIONS and not session_copy:
             continue
         if isinstance(value, (dict, list)) and key in ("f_provider", "f_advanced"):
             value = json.dumps(value)  # a re-run fills these as objects; the text area shows JSON text
@@ -107,16 +114,17 @@ def draft_values(state: Mapping) -> dict:
     return out
 
 
-def encode_draft(state: Mapping) -> str | None:
+def encode_draft(state: Mapping, *, session_copy: bool = False) -> str | None:
     """The draft as one URL-safe word, or None when it is empty or too long for a URL."""
-    values = {k: v for k, v in draft_values(state).items() if v is not None}
+    values = {k: v for k, v in draft_values(state, session_copy=session_copy).items() if v is not None}
     if not values:
         return None
     return _pack(values, MAX_DRAFT_CHARS)
 
 
-def decode_draft(text, catalog: Catalog) -> dict:
-    """Widget key -> value for every field of a draft that checks out; {} for anything unreadable."""
+def decode_draft(text, catalog: Catalog, *, session_copy: bool = False) -> dict:
+    """Widget key -> value for every field of a draft that checks out; {} for anything unreadable. A
+    draft from a link sets no destination for results (see DESTINATIONS)."""
     raw = _unpack(text, MAX_DRAFT_CHARS, MAX_DRAFT_JSON)
     if not isinstance(raw, dict):
         return {}
@@ -125,7 +133,7 @@ def decode_draft(text, catalog: Catalog) -> dict:
     if model == F.CUSTOM or (isinstance(model, str) and catalog.known(model)):
         out["f_model"] = model
     for key, check in _FIELDS.items():
-        if key in raw:
+        if key in raw and (session_copy or key not in DESTINATIONS):
             value = check(raw[key])
             if value is not None:
                 out[key] = value

@@ -26,9 +26,27 @@ def packed(value) -> str:
 def test_a_draft_round_trips_the_forms_values():
     state = {"f_model": "klingai:5@3", "f_prompt": "A fox in the snow", "f_negative": "blur",
              "f_size": (1920, 1080), "f_duration": 10, "f_seed_on": True, "f_seed": "42", "f_results": 2,
-             "f_format": "WEBM", "f_quality": 80, "f_cost": False, "f_webhook": "https://example.com/h",
-             "f_ttl": 3600, "f_provider": '{"a": 1}'}
+             "f_format": "WEBM", "f_quality": 80, "f_cost": False, "f_ttl": 3600, "f_provider": '{"a": 1}',
+             "f_in_video": "https://example.com/clip.mp4"}
     assert prefs.decode_draft(prefs.encode_draft(state), CATALOG) == state
+
+
+def test_a_link_draft_leaves_out_where_results_are_sent():
+    state = {"f_model": "klingai:5@3", "f_webhook": "https://example.com/h?secret=1",
+             "f_upload": "https://bucket.example.com/put?sig=2"}
+    assert prefs.decode_draft(prefs.encode_draft(state), CATALOG, session_copy=True) == {"f_model": "klingai:5@3"}
+
+
+def test_the_sessions_own_copy_keeps_where_results_are_sent():
+    state = {"f_model": "klingai:5@3", "f_webhook": "https://example.com/h", "f_upload": "https://b.example.com/p"}
+    word = prefs.encode_draft(state, session_copy=True)
+    assert prefs.decode_draft(word, CATALOG, session_copy=True) == state
+
+
+def test_a_crafted_link_cannot_set_where_results_are_sent():
+    crafted = packed({"f_model": "klingai:5@3", "f_webhook": "https://attacker.example/h",
+                      "f_upload": "https://attacker.example/put"})
+    assert prefs.decode_draft(crafted, CATALOG) == {"f_model": "klingai:5@3"}
 
 
 def test_a_draft_is_one_url_safe_word():
@@ -88,8 +106,8 @@ def test_a_custom_model_with_a_malformed_air_is_dropped():
     ("f_duration", "5"), ("f_duration", 2.5), ("f_duration", True), ("f_duration", -1),
     ("f_fps", 1000), ("f_seed_on", "yes"), ("f_seed", 42), ("f_cfg", "high"), ("f_cfg", 1e308 * 10),
     ("f_results", 5), ("f_results", 0), ("f_quality", 100), ("f_quality", 19), ("f_quality", True),
-    ("f_format", "GIF"), ("f_format", 1), ("f_ttl", -5), ("f_cost", 1), ("f_webhook", {"u": 1}),
-    ("f_webhook", "h" * (prefs.MAX_SHORT + 1)), ("f_in_image", "data:" + "A" * 3000),
+    ("f_format", "GIF"), ("f_format", 1), ("f_ttl", -5), ("f_cost", 1), ("f_in_video", {"u": 1}),
+    ("f_in_video", "h" * (prefs.MAX_SHORT + 1)), ("f_in_image", "data:" + "A" * 3000),
 ])
 def test_a_value_of_the_wrong_type_or_size_is_dropped(key, value):
     assert prefs.decode_draft(packed({"f_model": "klingai:5@3", key: value}), CATALOG) == {"f_model": "klingai:5@3"}

@@ -99,6 +99,18 @@ def test_a_draft_survives_a_visit_to_another_page(data_dir):
     assert at.text_area(key="f_prompt").value == "Kept while I look at History"
 
 
+def test_a_webhook_stays_in_the_session_but_out_of_the_link(data_dir):
+    at = open_page()
+    at.text_input(key="f_webhook").set_value("https://example.com/hook?secret=s3")
+    at = type_prompt(at, "with a hook")
+    assert "f_webhook" not in draft_of(at)
+    at.switch_page("pages/history.py")
+    run(at)
+    at.switch_page("pages/generate.py")
+    run(at)
+    assert at.text_input(key="f_webhook").value == "https://example.com/hook?secret=s3"
+
+
 @pytest.mark.parametrize("word", ["garbage", "1.AAAA", "1." + base64.urlsafe_b64encode(b"x" * 50).decode()])
 def test_a_broken_draft_in_the_url_opens_the_usual_form(data_dir, word):
     at = new_app()
