@@ -43,7 +43,8 @@ def start_form(s: Studio) -> None:
         values = prefs.decode_draft(st.query_params.get(prefs.DRAFT_PARAM), s.catalog)
         if values:
             st.toast(RESTORED_NOTE, icon=":material/restore:")
-    values = values or defaults(s.catalog).form_values()
+    # The draft wins; the defaults fill what it lacks (a link's model the catalog no longer has, say).
+    values = {**defaults(s.catalog).form_values(), **values}
     for key, value in values.items():
         ss[key] = value
     if "f_model" in values:
@@ -103,7 +104,8 @@ def _save(catalog: Catalog) -> None:
                                   quality=ss.get("pd_quality"))
     ss["prefs_defaults"] = chosen
     ss["prefs_cookie"] = prefs.encode_defaults(chosen) or ""
-    ss["prefs_note"] = "Saved: new Generate forms in this browser start with these."
+    ss["prefs_note"] = ("Saved: new Generate forms in this browser (a new tab, or the app opened afresh) start "
+                        "with these. A form you already started keeps its values.")
 
 
 def _clear() -> None:
@@ -126,7 +128,7 @@ def defaults_form(s: Studio, model_labels: dict[str, str]) -> None:
                "from History wins over both.")
     airs = list(F.picker_order(catalog))
     formats = list(catalog.generic.output_formats)
-    ss.setdefault("pd_model", current.model or F.default_model(catalog))
+    ss.setdefault("pd_model", current.model if current.model in airs else F.default_model(catalog))
     ss.setdefault("pd_format", current.format or F.GENERIC_DEFAULTS["f_format"])
     ss.setdefault("pd_quality", current.quality or F.GENERIC_DEFAULTS["f_quality"])
     with st.form("prefs_defaults_form", border=True):
