@@ -15,6 +15,7 @@ from lib.spend import SpendCapExceeded
 from lib.store import DuplicateSubmit
 from lib.request import build_task, form_from_task, redact_images
 import studio_form_ui as fui
+import studio_prefs_ui as prefs_ui
 import studio_sweep_ui
 import studio_ui as ui
 
@@ -287,7 +288,9 @@ def prompt_area(model: Model) -> None:
     st.caption(f":red[{text}: {over:,} too many for this model]" if over > 0 else text)
 
 
-apply_prefill()
+prefs_ui.start_form(s)  # a draft from the link, else this browser's defaults
+apply_prefill()  # a re-run wins over both
+prefs_ui.keep_draft()
 if ss.get("problems"):
     ss["problems"] = FM.still_current(ss["problems"], ss.get("problems_at") or {}, FM.snapshot(ss))
 ui.mode_banner(s)
