@@ -60,6 +60,9 @@ class Settings:
     # In per-user mode, who may refresh the catalog and see the server key's balance: whoever opened the
     # app with ?operator=<this>. Empty: nobody (in single mode everyone is the operator anyway).
     operator_token: str = field(default="", repr=False)
+    # A sweep whose estimated total is above this (US dollars), or that has any job of unknown price,
+    # is queued only after the user confirms. 0: always ask.
+    confirm_above_usd: float = 5.0
 
     @property
     def has_key(self) -> bool:
@@ -108,8 +111,11 @@ ENV_NAMES = {
     "content_url": "STUDIO_CONTENT_URL",
     "catalog_max_age": "STUDIO_CATALOG_MAX_AGE",
     "operator_token": "STUDIO_OPERATOR_TOKEN",
+    "confirm_above_usd": "STUDIO_CONFIRM_ABOVE_USD",
 }
 
+# Settings where 0 is a meaningful value rather than a mistake.
+_MAY_BE_ZERO = frozenset({"confirm_above_usd"})
 _CHOICES = {"workspaces": ("single", "per-user"),
             "log_level": ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")}
 
@@ -146,7 +152,9 @@ def _convert(name: str, raw, kind):
             raise SettingsError(f"{ENV_NAMES[name]} must be one of {', '.join(_CHOICES[name])}")
     if isinstance(value, float) and not math.isfinite(value):
         raise SettingsError(f"{ENV_NAMES[name]} must be a finite number")
-    if isinstance(value, (int, float)) and value <= 0:
+    if isinstance(value, (int, float)) and name in _MAY_BE_ZERO and value < 0:
+        raise SettingsError(f"{ENV_NAMES[name]} must be 0 or more")
+    if isinstance(value, (int, float)) and name not in _MAY_BE_ZERO and value <= 0:
         raise SettingsError(f"{ENV_NAMES[name]} must be greater than 0")
     return value
 

@@ -278,7 +278,7 @@ def test_bad_provider_settings_json_is_refused(data_dir):
     run(at)
     posts = sim_posts()
     click(at, "Generate")
-    assert any("JSON" in e and "providerSettings" in e for e in errors(at)), errors(at)
+    assert any("JSON" in e and "Provider settings" in e for e in errors(at)), errors(at)
     assert "JSON" in unescape(element_after(at, "f_provider").value)
     assert store_for(data_dir).count() == 0
     assert sim_posts() == posts
@@ -303,8 +303,8 @@ def test_file_webhook_is_refused(data_dir):
     run(at)
     posts = sim_posts()
     click(at, "Generate")
-    assert any("webhookURL" in e and "http" in e for e in errors(at)), errors(at)
-    assert "webhookURL" in unescape(element_after(at, "f_webhook").value)
+    assert any("Webhook URL" in e and "http" in e for e in errors(at)), errors(at)
+    assert "Webhook URL" in unescape(element_after(at, "f_webhook").value)
     assert store_for(data_dir).count() == 0
     assert sim_posts() == posts
 

@@ -123,6 +123,8 @@ BAD = [
     ("STUDIO_MAX_IMAGE_MB", "-1"),
     ("STUDIO_WORKSPACES", "everyone-zz9"),
     ("LOG_LEVEL", "loudest-zz9"),
+    ("STUDIO_CONFIRM_ABOVE_USD", "-5"),
+    ("STUDIO_CONFIRM_ABOVE_USD", "five-zz9"),
 ]
 
 
@@ -142,6 +144,13 @@ def test_bad_values_raise_without_echoing(tmp_path, name, raw, layer):
     # ...nor in a chained exception shown under the traceback.
     assert info.value.__cause__ is None
     assert info.value.__context__ is None or info.value.__suppress_context__
+
+
+@pytest.mark.parametrize("raw, usd", [(None, 5.0), ("12.5", 12.5), ("0", 0.0)])
+def test_sweep_confirmation_threshold(raw, usd):
+    """STUDIO_CONFIRM_ABOVE_USD: 5 unless set; 0 is allowed (always ask before queueing a sweep)."""
+    environ = {} if raw is None else {"STUDIO_CONFIRM_ABOVE_USD": raw}
+    assert load_settings(secrets={}, environ=environ, dotenv_path=None).confirm_above_usd == usd
 
 
 def test_bad_explicit_value(tmp_path):
