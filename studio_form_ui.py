@@ -8,6 +8,7 @@ import streamlit as st
 from lib import form as F
 from lib import pricing
 from lib.catalog import Catalog
+from lib.images import ImageRejected, check_image
 from studio_ui import field_errors
 
 ASPECTS = {(16, 9): "16:9 landscape", (9, 16): "9:16 portrait", (1, 1): "1:1 square", (4, 3): "4:3", (3, 4): "3:4"}
@@ -69,3 +70,18 @@ def draw_control(control: F.Control) -> None:
     else:
         st.text_area(c.label, key=c.key, height=80)
     field_errors(c.name)
+
+
+def thumbnails(images, max_bytes: int, width: int = 120) -> None:
+    """Small previews of the uploaded images that are images Runware takes (the others get a
+    message at their field instead)."""
+    good = []
+    for data in images:
+        try:
+            if data:
+                check_image(data, max_bytes)
+                good.append(data)
+        except ImageRejected:
+            continue
+    if good:
+        st.image(good, width=width)

@@ -13,6 +13,7 @@ import streamlit as st
 from lib import jobstate as js, mediacap, snippets
 from lib.history import shape
 from lib.keys import key_id
+from lib.labels import wire_detail
 from lib.media import download_name, video_url
 from lib.runtime import Runtime
 from lib.settings import Settings, SettingsError, load_settings, valid_api_key
@@ -152,11 +153,19 @@ def sidebar(s: Studio) -> None:
 
 # -- field messages --------------------------------------------------------------------------------
 
-def field_errors(*parameters: str) -> None:
-    """Show the validation messages stored for these request fields, right under their widgets."""
-    for p in st.session_state.get("problems", []):
-        if p.get("parameter") in parameters:
-            st.error(plain(p["message"]), icon="⚠️")
+def field_errors(*parameters: str, found_now=()) -> None:
+    """Show the validation messages stored for these request fields (and any `found_now`, e.g. at
+    upload), right under their widgets: the message in plain words, Runware's names small below it."""
+    stored = st.session_state.get("problems", [])
+    seen = set()
+    for p in [p for p in list(found_now) + stored if p.get("parameter") in parameters]:
+        if (p.get("parameter"), p["message"]) in seen:
+            continue
+        seen.add((p.get("parameter"), p["message"]))
+        st.error(plain(p["message"]), icon="⚠️")
+        detail = wire_detail(p)
+        if detail:
+            st.caption(plain(detail))
 
 
 # -- jobs ---------------------------------------------------------------------------------------------

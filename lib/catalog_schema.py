@@ -18,18 +18,8 @@ from jsonschema import Draft202012Validator, FormatChecker
 
 from .catalog import Model
 from .errors import problem
+from .labels import label
 
-# Labels people read in messages; any other field is named by its path.
-LABELS = {
-    "positivePrompt": "Prompt", "negativePrompt": "Negative prompt", "duration": "Duration",
-    "width": "Width", "height": "Height", "resolution": "Resolution", "fps": "FPS", "seed": "Seed",
-    "CFGScale": "CFG scale", "inputs": "Inputs", "inputs.frameImages": "Frame images",
-    "inputs.referenceImages": "Reference images", "inputs.referenceVideos": "Reference videos",
-    "inputs.video": "Input video", "inputs.audio": "Input audio", "inputs.image": "Input image",
-    "inputs.elements": "Elements", "inputs.speech": "Speech", "settings": "Settings",
-    "providerSettings": "Provider settings", "safety": "Safety", "frameImages": "Frame images",
-    "referenceImages": "Reference images", "speech": "Speech", "lora": "LoRA", "steps": "Steps",
-}
 _TYPE_WORDS = {"string": "text", "integer": "a whole number", "number": "a number", "boolean": "true or false",
                "object": "a JSON object", "array": "a list"}
 # Fields the validator checks by hand for every model (lib/validation.py), listed so the schema knows them.
@@ -145,10 +135,6 @@ def parameter_path(parts) -> str:
     return out
 
 
-def label(parameter: str) -> str:
-    return LABELS.get(parameter) or LABELS.get(re.sub(r"\[\d+\]", "", parameter)) or parameter
-
-
 def _leaf(parameter: str) -> str:
     return re.sub(r"\[\d+\]", "", parameter).rsplit(".", 1)[-1]
 
@@ -194,7 +180,7 @@ def _from_error(error, model: Model) -> list[dict]:
         return [problem(_code("invalid", parameter), parameter,
                         f"{name} must be an http(s) URL, a data URI, base64 text or a UUID.")]
     if what == "anyOf" and _leaf(parameter) == "frame":
-        return [problem("invalidFrameImages", parameter, "frame must be \"first\", \"last\" or a frame number.",
+        return [problem("invalidFrameImages", parameter, "A frame image's frame must be \"first\", \"last\" or a frame number.",
                         allowedValues=["first", "last"])]
     return [problem(_code("invalid", parameter), parameter, f"{name} is not valid for {model.name}: {error.message}")]
 

@@ -14,10 +14,11 @@ from functools import lru_cache
 from typing import Mapping
 
 from . import pricing
-from .catalog import Catalog, Model, Range
-from .catalog_schema import PLATFORM, label as field_label
+from .catalog import Catalog, Model, Range, SizeRange
+from .catalog_schema import PLATFORM
+from .labels import label as field_label
 from .errors import InvalidRequest, problem
-from .request import VideoRequest, prepare
+from .request import VideoRequest, build_task, prepare
 from .validation import SEED_MAX, SEED_MIN
 
 CUSTOM = "custom"
@@ -62,6 +63,7 @@ class Control:
 class Layout:
     """Everything the page needs to draw one model's form; derived once per model."""
     sizes: tuple[tuple[int, int], ...]  # the size select; empty when the model takes no size
+    size_range: SizeRange | None  # width and height typed in (a custom model): any size in the range
     resolutions: tuple[str, ...]  # the resolution select (only when there is no size select)
     durations: tuple[int, ...]  # listed durations (the first size's); empty: a range or none
     duration_range: Range | None  # when the model takes any whole number of seconds in a range
@@ -109,15 +111,18 @@ def layout(model: Model) -> Layout:
 def _layout(handle: _ByModel) -> Layout:
     m = handle.model
     takes_size = m.takes("width") and m.takes("height")
+    size_range = m.size_range if m.custom and takes_size else None
     if m.sizes and takes_size:
         sizes = m.sizes
-    elif takes_size and not m.resolutions and (m.custom or m.fields.get("width", {}).get("required") or any(
+    elif size_range:
+        sizes = ()  # nothing is known of a custom model's sizes: any the API allows, typed in
+    elif takes_size and not m.resolutions and (m.fields.get("width", {}).get("required") or any(
             r["kind"] == "one_of" and ["width", "height"] in r["groups"] for r in m.rules)):
         # The model needs a size (or a frame image) but the docs list none: the catalog's default.
         sizes = (m.default_size,)
     else:
         sizes = ()
-    resolutions = m.resolutions if not sizes and m.takes("resolution") else ()
+    resolutions = m.resolutions if not sizes and not size_range and m.takes("resolution") else ()
     takes_duration = m.takes("duration")
     durations = m.allowed_durations(*sizes[0]) if takes_duration and sizes else (m.durations if takes_duration else ())
     fps = m.fps if m.takes("fps") else ()
@@ -129,7 +134,7 @@ def _layout(handle: _ByModel) -> Layout:
         "image-to-video" in m.capabilities or m.custom or "frameImages" in m.inputs_required) else ()
     cfg = m.cfg_scale if m.takes("CFGScale") else None
     return Layout(
-        sizes=tuple(sizes), resolutions=tuple(resolutions),
+        sizes=tuple(sizes), size_range=size_range, resolutions=tuple(resolutions),
         durations=tuple(durations),
         duration_range=m.duration_range if takes_duration and not durations else None,
         fps=tuple(fps), fps_range=m.fps_range if m.takes("fps") and not fps else None,
@@ -182,7 +187,7 @@ def _control(name: str, spec: dict) -> Control:
 # -- defaults and switching models ---------------------------------------------------------------------
 
 # Widget keys holding plain values (file uploads are not: Streamlit lets no code set those).
-VALUE_KEYS = ("f_prompt", "f_negative", "f_size", "f_resolution", "f_duration", "f_fps", "f_seed_on", "f_seed",
+VALUE_KEYS = ("f_prompt", "f_negative", "f_size", "f_width", "f_height", "f_resolution", "f_duration", "f_fps", "f_seed_on", "f_seed",
               "f_cfg_on", "f_cfg", "f_results", "f_format", "f_quality", "f_audio", "f_webhook", "f_ttl",
               "f_cost", "f_provider", "f_advanced", "f_upload", "f_in_video", "f_in_audio", "f_in_image")
 
@@ -226,6 +231,8 @@ def fit(model: Model, state: Mapping, *, switching: bool = False) -> tuple[dict,
         if size not in lay.sizes:
             change("f_size", lay.sizes[0], size and f"size {_size_text(size)} (now {_size_text(lay.sizes[0])})")
         size = updates.get("f_size", size)
+    elif lay.size_range:
+        _fit_size_range(model, lay.size_range, state, size, updates)
     elif switching and size and not lay.resolutions:
         notes.append(f"size {_size_text(size)} (this model picks its own)")
     if lay.resolutions:
@@ -257,6 +264,18 @@ def fit(model: Model, state: Mapping, *, switching: bool = False) -> tuple[dict,
     if switching:
         notes += _dropped(lay, state)
     return updates, notes
+
+
+def _fit_size_range(model: Model, r: SizeRange, state: Mapping, size, updates: dict) -> None:
+    """Typed-in width and height: kept when within the range (one off the grid is kept too, for
+    validation to explain), else the size the form had (from a size list) when it fits the range, else
+    the model's default size."""
+    def fits(v):
+        return isinstance(v, int) and not isinstance(v, bool) and r.min <= v <= r.max
+    if fits(state.get("f_width")) and fits(state.get("f_height")):
+        return
+    w, h = size if isinstance(size, tuple) and all(map(fits, size)) else model.default_size
+    updates["f_width"], updates["f_height"] = w, h
 
 
 def _dropped(lay: Layout, state: Mapping) -> list[str]:
@@ -318,10 +337,10 @@ def parse_json(text, name: str, kind: str = "object") -> tuple[object, str | Non
     try:
         parsed = json.loads(value)
     except ValueError as exc:
-        return None, f"{name} is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})."
+        return None, f"{field_label(name)} is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})."
     want = dict if kind == "object" else list
     if not isinstance(parsed, want):
-        return None, f"{name} must be a JSON {'object' if want is dict else 'list'}, like " + (
+        return None, f"{field_label(name)} must be a JSON {'object' if want is dict else 'list'}, like " + (
             '{"key": "value"}.' if want is dict else '[{"key": "value"}].')
     return parsed, None
 
@@ -356,6 +375,8 @@ def request_from_state(model: Model, state: Mapping, uploads: Uploads | None = N
     size = state.get("f_size") if lay.sizes else None
     if size is not None and size not in lay.sizes:
         size = lay.sizes[0]
+    if lay.size_range and state.get("f_width") is not None and state.get("f_height") is not None:
+        size = (int(state["f_width"]), int(state["f_height"]))  # validation judges the range
     seed = None
     if lay.seed and state.get("f_seed_on"):
         seed, message = parse_seed(state.get("f_seed"))

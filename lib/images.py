@@ -28,12 +28,17 @@ def sniff_format(data: bytes) -> str | None:
     return None
 
 
+def _size(n: int) -> str:
+    """Bytes in the units people know: "1.5 MB", "10 MB", and KB below a tenth of a MB."""
+    return f"{round(n / 1e6, 1):g} MB" if n >= 100_000 else f"{max(1, round(n / 1e3))} KB"
+
+
 def check_image(data: bytes, max_bytes: int) -> str:
     """Return the image's MIME type, or raise ImageRejected saying what is wrong."""
     if not data:
         raise ImageRejected("The file is empty.")
     if len(data) > max_bytes:
-        raise ImageRejected(f"The image is {len(data) / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.0f} MB.")
+        raise ImageRejected(f"The image is {_size(len(data))}; the limit is {_size(max_bytes)}.")
     kind = sniff_format(data)
     if kind == "GIF":
         raise ImageRejected("GIF images are not accepted; use PNG, JPEG or WEBP.")

@@ -87,7 +87,17 @@ ALTER TABLE jobs ADD COLUMN tags_json TEXT NOT NULL DEFAULT '[]';
 CREATE INDEX IF NOT EXISTS jobs_sweep ON jobs (sweep_id)
 """
 
-MIGRATIONS = [(1, V1), (2, V2), (3, V3), (4, V4), (5, V5)]
+# History and the Gallery at 100,000 jobs: store.version() (asked on every rerun) and the filters' choices
+# read these indexes instead of every row.
+V6 = """
+CREATE INDEX IF NOT EXISTS jobs_workspace_updated ON jobs (workspace, updated_at, revision);
+CREATE INDEX IF NOT EXISTS jobs_workspace_status_created ON jobs (workspace, status, created_at);
+CREATE INDEX IF NOT EXISTS jobs_workspace_model ON jobs (workspace, model);
+CREATE INDEX IF NOT EXISTS jobs_workspace_tags ON jobs (workspace, tags_json);
+CREATE INDEX IF NOT EXISTS jobs_workspace_favourite ON jobs (workspace, favourite, created_at)
+"""
+
+MIGRATIONS = [(1, V1), (2, V2), (3, V3), (4, V4), (5, V5), (6, V6)]
 LATEST = MIGRATIONS[-1][0]
 
 _META = "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)"

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 from .catalog import Catalog, load_catalog
 from .errors import InvalidRequest, problem
 from .images import ImageRejected, decode_image_ref, to_data_uri
+from .labels import label
 from .validation import normalize_task, validate_task
 
 
@@ -87,7 +88,7 @@ def _json_object(value, parameter: str, problems: list) -> dict | None:
         parsed = json.loads(text)
     except ValueError as exc:
         problems.append(problem("invalid" + parameter[0].upper() + parameter[1:], parameter,
-                                f"{parameter} is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})."))
+                                f"{label(parameter)} is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})."))
         return None
     # Non-objects are passed on so the validator reports them in its own words.
     return parsed
@@ -135,7 +136,7 @@ def build_task(req: VideoRequest, task_uuid: str, *, max_image_bytes: int,
             uri = to_data_uri(data, max_image_bytes)
             frames.append({"image": uri, "frame": position} if modern else {"inputImage": uri, "frame": position})
         except ImageRejected as exc:
-            problems.append(problem("invalidFrameImages", frames_at, f"{position.capitalize()} frame: {exc}",
+            problems.append(problem("invalidFrameImages", frames_at, f"{position.capitalize()} frame image: {exc}",
                                     frame=position))
     inputs = {}
     if frames:

@@ -13,12 +13,14 @@ from urllib.parse import urlsplit
 from .catalog import Catalog, Model, is_air
 from .catalog_schema import rule_problems, schema_problems
 from .errors import problem
+from .labels import label
 
 SEED_MIN, SEED_MAX = 1, 2**63 - 1
 TTL_MAX = 7 * 24 * 3600  # a client-side sanity bound: Runware documents only the minimum
 JSON_FIELD_MAX_BYTES = 16 * 1024
 URL_MAX = 2048
 MAX_REFERENCE_IMAGES = 4
+GENERIC_AIR = "custom:0@0"  # Catalog.generic_model(): rules for a request whose model is unknown
 # Control characters other than tab and newlines: invisible, and NUL breaks many back ends.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -35,40 +37,62 @@ def _sizes(model: Model) -> list[str]:
     return [f"{w}x{h}" for w, h in model.sizes]
 
 
+def _who(model: Model) -> str:
+    """The model as a person knows it: its name, as the model picker shows it first."""
+    return "this model" if model.air == GENERIC_AIR else model.name
+
+
+def _frames_text(allowed) -> str:
+    if not allowed:
+        return "no frame images"
+    return f"a frame image only for the {' and '.join(allowed)} frame" + ("s" if len(allowed) > 1 else "")
+
+
+def _model_message(air) -> str:
+    if air is None or (isinstance(air, str) and not air.strip()):
+        return "Choose a model, or type a custom model's AIR id (like klingai:5@3)."
+    if not is_air(air):
+        return (f"\"{air}\" is not a model AIR id: an AIR id looks like provider:id@version, "
+                "for example klingai:5@3.")
+    return f"\"{air}\" is not a model Runware knows."
+
+
 def check_http_url(value, parameter: str) -> dict | None:
     code = "invalid" + parameter[0].upper() + parameter[1:]
+    name = label(parameter)
     if not isinstance(value, str) or not value.strip():
-        return problem(code, parameter, f"{parameter} must be an http(s) URL.")
+        return problem(code, parameter, f"{name} must be a web address starting with http:// or https://.")
     if len(value) > URL_MAX or _CONTROL.search(value) or any(c.isspace() for c in value):
-        return problem(code, parameter, f"{parameter} is not a valid URL.")
+        return problem(code, parameter, f"{name} is not a valid web address (no spaces, at most {URL_MAX} characters).")
     try:
         parts = urlsplit(value)
         host = parts.hostname
     except ValueError:  # e.g. an unclosed or bad [IPv6] host
-        return problem(code, parameter, f"{parameter} is not a valid URL.")
+        return problem(code, parameter, f"{name} is not a valid web address.")
     if parts.scheme not in ("http", "https"):
-        return problem(code, parameter, f"{parameter} must start with http:// or https://.")
+        return problem(code, parameter, f"{name} must start with http:// or https://.")
     if not host:
-        return problem(code, parameter, f"{parameter} has no host name.")
+        return problem(code, parameter, f"{name} has no host name (like example.com).")
     return None
 
 
 def _check_prompt(task: dict, name: str, model: Model, required: bool) -> list[dict]:
     code = "invalid" + name[0].upper() + name[1:]
+    the = "The " + label(name).lower()
     value = task.get(name)
     if value is None:
         return [problem(code, name, "Write a prompt describing the video.", min=model.prompt_min)] if required else []
     if not isinstance(value, str):
-        return [problem(code, name, f"{name} must be text.")]
+        return [problem(code, name, f"{the} must be text.")]
     if _CONTROL.search(value):
-        return [problem(code, name, f"{name} contains control characters (such as NUL); remove them.")]
+        return [problem(code, name, f"{the} contains invisible control characters (such as NUL); remove them.")]
     length = len(value.strip())
     if required and length < model.prompt_min:
         return [problem(code, name, f"The prompt needs at least {model.prompt_min} characters.",
                         min=model.prompt_min, max=model.prompt_max)]
     if len(value) > model.prompt_max:
-        return [problem(code, name, f"{name} is {len(value)} characters; {model.air} takes at most "
-                                    f"{model.prompt_max}.", min=model.prompt_min, max=model.prompt_max)]
+        return [problem(code, name, f"{the} is {len(value):,} characters long; {_who(model)} takes at "
+                                    f"most {model.prompt_max:,}.", min=model.prompt_min, max=model.prompt_max)]
     return []
 
 
@@ -79,7 +103,7 @@ def _check_size(task: dict, model: Model) -> list[dict]:
     for name, v in (("width", w), ("height", h)):
         if not _is_int(v):
             code = "invalid" + name.capitalize()
-            return [problem(code, name, f"{name} must be a whole number of pixels (give width and height together).")]
+            return [problem(code, name, "Width and height must be whole numbers of pixels, given together.")]
     w, h = int(w), int(h)
     if model.allows_size(w, h):
         return []
@@ -88,10 +112,10 @@ def _check_size(task: dict, model: Model) -> list[dict]:
         r = model.size_range
         bad = "width" if not (r.min <= w <= r.max and w % r.multiple == 0) else "height"
         return [problem("invalid" + bad.capitalize(), bad,
-                        f"{bad} must be between {r.min} and {r.max} and a multiple of {r.multiple}.",
+                        f"{label(bad)} must be from {r.min} to {r.max} pixels and a multiple of {r.multiple}.",
                         min=r.min, max=r.max, multiple=r.multiple)]
     return [problem("unsupportedDimensions", "width",
-                    f"{w}x{h} is not a size {model.air} makes; choose one of {', '.join(_sizes(model))}.",
+                    f"{_who(model)} does not make {w}x{h} videos; choose one of {', '.join(_sizes(model))}.",
                     allowedValues=_sizes(model))]
 
 
@@ -100,7 +124,7 @@ def _check_duration(task: dict, model: Model) -> list[dict]:
     if d is None:
         return []
     if not _is_number(d) or d <= 0:
-        return [problem("invalidDuration", "duration", "duration must be a positive number of seconds.")]
+        return [problem("invalidDuration", "duration", "Duration must be a positive number of seconds.")]
     w, h = task.get("width"), task.get("height")
     size = (int(w), int(h)) if _is_int(w) and _is_int(h) else (None, None)
     if model.allows_duration(d, *size):
@@ -109,11 +133,11 @@ def _check_duration(task: dict, model: Model) -> list[dict]:
     if listed:
         where = f" at {size[0]}x{size[1]}" if size[0] and size in model.size_durations else ""
         return [problem("unsupportedDuration", "duration",
-                        f"{model.air} makes videos of {', '.join(map(str, listed))} s{where}; {d:g} s is not one.",
+                        f"{_who(model)} makes videos of {', '.join(map(str, listed))} s{where}; {d:g} s is not one.",
                         allowedValues=list(listed))]
     r = model.duration_range
     return [problem("unsupportedDuration", "duration",
-                    f"duration must be whole seconds from {r.min:g} to {r.max:g}.", min=r.min, max=r.max)]
+                    f"Duration must be whole seconds from {r.min:g} to {r.max:g}.", min=r.min, max=r.max)]
 
 
 def _check_fps(task: dict, model: Model) -> list[dict]:
@@ -121,14 +145,14 @@ def _check_fps(task: dict, model: Model) -> list[dict]:
     if fps is None:
         return []
     if not _is_int(fps) or fps <= 0:
-        return [problem("invalidFPS", "fps", "fps must be a whole number of frames per second.")]
+        return [problem("invalidFPS", "fps", "FPS must be a whole number of frames per second.")]
     if model.allows_fps(int(fps)):
         return []
     if model.fps:
-        return [problem("unsupportedFPS", "fps", f"{model.air} runs at {', '.join(map(str, model.fps))} fps.",
+        return [problem("unsupportedFPS", "fps", f"{_who(model)} runs at {' or '.join(map(str, model.fps))} FPS.",
                         allowedValues=list(model.fps))]
     r = model.fps_range
-    return [problem("invalidFPS", "fps", f"fps must be from {r.min:g} to {r.max:g}.", min=r.min, max=r.max)]
+    return [problem("invalidFPS", "fps", f"FPS must be from {r.min:g} to {r.max:g}.", min=r.min, max=r.max)]
 
 
 def _check_options(task: dict, model: Model) -> list[dict]:
@@ -136,20 +160,20 @@ def _check_options(task: dict, model: Model) -> list[dict]:
     if "seed" in task:
         seed = task["seed"]
         if not model.seed:
-            out.append(problem("unsupportedParameter", "seed", f"{model.air} does not take a seed."))
+            out.append(problem("unsupportedParameter", "seed", f"{_who(model)} does not take a seed."))
         elif not _is_int(seed) or not SEED_MIN <= seed <= SEED_MAX:
-            out.append(problem("invalidSeed", "seed", f"seed must be a whole number from {SEED_MIN} to {SEED_MAX}.",
+            out.append(problem("invalidSeed", "seed", f"The seed must be a whole number from {SEED_MIN} to {SEED_MAX}.",
                                min=SEED_MIN, max=SEED_MAX))
     if "negativePrompt" in task and not model.negative_prompt:
-        out.append(problem("unsupportedParameter", "negativePrompt", f"{model.air} does not take a negative prompt."))
+        out.append(problem("unsupportedParameter", "negativePrompt", f"{_who(model)} does not take a negative prompt."))
     else:
         out += _check_prompt(task, "negativePrompt", model, required=False)
     if "CFGScale" in task:
         cfg, r = task["CFGScale"], model.cfg_scale
         if r is None:
-            out.append(problem("unsupportedArchitectureCFGScale", "CFGScale", f"{model.air} does not take CFGScale."))
+            out.append(problem("unsupportedArchitectureCFGScale", "CFGScale", f"{_who(model)} does not take a CFG scale (guidance)."))
         elif not _is_number(cfg) or not r.min <= cfg <= r.max:
-            out.append(problem("invalidCFGScale", "CFGScale", f"CFGScale for {model.air} must be from {r.min:g} to {r.max:g}.",
+            out.append(problem("invalidCFGScale", "CFGScale", f"The CFG scale for {_who(model)} must be from {r.min:g} to {r.max:g}.",
                                min=r.min, max=r.max))
     return out
 
@@ -159,29 +183,29 @@ def _check_output(task: dict, catalog: Catalog) -> list[dict]:
     n = task.get("numberResults")
     if n is not None and (not _is_int(n) or not g.number_results.min <= n <= g.number_results.max):
         out.append(problem("invalidNumberResults", "numberResults",
-                           f"numberResults must be from {g.number_results.min:g} to {g.number_results.max:g}.",
+                           f"The number of videos must be from {g.number_results.min:g} to {g.number_results.max:g}.",
                            min=int(g.number_results.min), max=int(g.number_results.max)))
     if task.get("outputType", "URL") != "URL":
         out.append(problem("invalidOutputType", "outputType", "Video results are delivered as a URL.",
                            allowedValues=["URL"]))
     fmt = task.get("outputFormat")
     if fmt is not None and (not isinstance(fmt, str) or fmt.upper() not in g.output_formats):
-        out.append(problem("invalidOutputFormat", "outputFormat", f"outputFormat must be one of {', '.join(g.output_formats)}.",
+        out.append(problem("invalidOutputFormat", "outputFormat", f"The format must be one of {', '.join(g.output_formats)}.",
                            allowedValues=list(g.output_formats)))
     q = task.get("outputQuality")
     if q is not None and (not _is_int(q) or not g.output_quality.min <= q <= g.output_quality.max):
         out.append(problem("invalidOutputQuality", "outputQuality",
-                           f"outputQuality must be from {g.output_quality.min:g} to {g.output_quality.max:g}.",
+                           f"Quality must be from {g.output_quality.min:g} to {g.output_quality.max:g}.",
                            min=int(g.output_quality.min), max=int(g.output_quality.max)))
     if task.get("deliveryMethod", "async") != "async":
         out.append(problem("invalidDeliveryMethod", "deliveryMethod",
-                           "Video tasks are delivered asynchronously (deliveryMethod \"async\").", allowedValues=["async"]))
+                           "Videos are always delivered asynchronously.", allowedValues=["async"]))
     ttl = task.get("ttl")
     if ttl is not None and (not _is_int(ttl) or not g.ttl_min <= ttl <= TTL_MAX):
-        out.append(problem("invalidTtl", "ttl", f"ttl must be whole seconds from {g.ttl_min} to {TTL_MAX}.",
+        out.append(problem("invalidTtl", "ttl", f"The result URL lifetime must be whole seconds from {g.ttl_min} to {TTL_MAX:,} (7 days).",
                            min=g.ttl_min, max=TTL_MAX))
     if "includeCost" in task and not isinstance(task["includeCost"], bool):
-        out.append(problem("invalidIncludeCost", "includeCost", "includeCost must be true or false."))
+        out.append(problem("invalidIncludeCost", "includeCost", "Include cost must be on or off."))
     for name in ("webhookURL", "uploadEndpoint"):
         if name in task:
             p = check_http_url(task[name], name)
@@ -195,15 +219,15 @@ def _check_images(task: dict, model: Model) -> list[dict]:
     if frames is None:
         if model.needs_first_frame:
             out.append(problem("invalidFrameImages", "frameImages",
-                               f"{model.air} makes videos from an image: add a first frame image."))
+                               f"{_who(model)} makes videos from an image: add a first frame image."))
     elif not isinstance(frames, list) or not 1 <= len(frames) <= 2:
-        out.append(problem("invalidFrameImages", "frameImages", "frameImages must list one or two images."))
+        out.append(problem("invalidFrameImages", "frameImages", "Give one or two frame images (a first and a last)."))
     else:
         positions = []
         for i, item in enumerate(frames):
             image = item.get("inputImage", item.get("image")) if isinstance(item, dict) else None
             if not isinstance(image, str) or not image:
-                out.append(problem("invalidFrameImages", "frameImages", f"frame image {i + 1} has no inputImage."))
+                out.append(problem("invalidFrameImages", "frameImages", f"Frame image {i + 1} has no image."))
                 continue
             frame = item.get("frame", "first" if i == 0 else "last")
             positions.append(frame)
@@ -215,18 +239,18 @@ def _check_images(task: dict, model: Model) -> list[dict]:
                 supported = isinstance(frame, str) and frame in allowed
             if not supported:
                 out.append(problem("unsupportedParameter", "frameImages",
-                                   f"{model.air} takes frame images for: {', '.join(allowed) or 'none'}.",
+                                   f"{_who(model)} takes {_frames_text(allowed)}.",
                                    allowedValues=list(allowed), frame=str(frame)))
         if len(positions) != len(set(map(str, positions))):
-            out.append(problem("invalidFrameImages", "frameImages", "Two frame images pin the same frame."))
+            out.append(problem("invalidFrameImages", "frameImages", "Two frame images are for the same frame; keep one."))
         if model.needs_first_frame and "first" not in positions:
             out.append(problem("invalidFrameImages", "frameImages",
-                               f"{model.air} makes videos from an image: add a first frame image."))
+                               f"{_who(model)} makes videos from an image: add a first frame image."))
     refs = task.get("referenceImages")
     if refs is not None and (not isinstance(refs, list) or len(refs) > MAX_REFERENCE_IMAGES
                              or not all(isinstance(r, str) and r for r in refs)):
         out.append(problem("invalidReferenceImages", "referenceImages",
-                           f"referenceImages must be a list of up to {MAX_REFERENCE_IMAGES} images."))
+                           f"Give at most {MAX_REFERENCE_IMAGES} reference images."))
     return out
 
 
@@ -238,16 +262,16 @@ def _check_objects(task: dict, model: Model) -> list[dict]:
         code = "invalid" + name[0].upper() + name[1:]
         value = task[name]
         if not isinstance(value, dict):
-            out.append(problem(code, name, f"{name} must be a JSON object."))
+            out.append(problem(code, name, f"{label(name)} must be a JSON object, like {{\"key\": \"value\"}}."))
         elif name != "inputs" and len(json.dumps(value)) > JSON_FIELD_MAX_BYTES:
-            out.append(problem(code, name, f"{name} is larger than {JSON_FIELD_MAX_BYTES // 1024} KB."))
+            out.append(problem(code, name, f"{label(name)} is larger than {JSON_FIELD_MAX_BYTES // 1024} KB."))
         elif name == "providerSettings":
             for key, sub in value.items():
                 if not isinstance(sub, dict):
-                    out.append(problem(code, name, f"providerSettings.{key} must be an object of settings."))
+                    out.append(problem(code, name, f"Provider settings: \"{key}\" must hold a JSON object of settings."))
                 elif key != model.provider and not model.custom:
                     out.append(problem("unsupportedParameter", name,
-                                       f"providerSettings.{key} does not apply to {model.air}; use \"{model.provider}\".",
+                                       f"Provider settings for \"{key}\" do not apply to {_who(model)}; use \"{model.provider}\".",
                                        allowedValues=[model.provider]))
     return out
 
@@ -277,14 +301,13 @@ def validate_task(task: dict, catalog: Catalog, *, allow_custom: bool = True) ->
     try:
         uuid.UUID(str(task_uuid))
     except ValueError:
-        out.append(problem("invalidTaskUUID", "taskUUID", "taskUUID must be a UUID."))
+        out.append(problem("invalidTaskUUID", "taskUUID", "The task id must be a UUID."))
     air = task.get("model")
     model = catalog.get(air) if isinstance(air, str) else None
     if model is None:
-        why = "is not a valid AIR id (provider:id@version)" if not is_air(air) else "is not a known model"
-        out.append(problem("invalidModel", "model", f"model {air!r} {why}."))
+        out.append(problem("invalidModel", "model", _model_message(air)))
     elif model.custom and not allow_custom:
-        out.append(problem("invalidModel", "model", f"model {air!r} is not supported here.",
+        out.append(problem("invalidModel", "model", f"The model {air} is not offered here; choose one from the list.",
                            allowedValues=[m.air for m in catalog]))
         model = None
     if model is None:

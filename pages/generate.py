@@ -1,9 +1,11 @@
 """Generate: the model picker, the form (controls follow the model), its price, the request preview,
 and this session's jobs updating live. What the form means is lib/form.py; this file only draws it."""
 import json
+import math
 
 import streamlit as st
 
+from lib import field_messages as FM
 from lib import form as F
 from lib import pricing
 from lib.catalog import Model
@@ -13,6 +15,7 @@ from lib.spend import SpendCapExceeded
 from lib.store import DuplicateSubmit
 from lib.request import build_task, form_from_task, redact_images
 import studio_form_ui as fui
+import studio_prefs_ui as prefs_ui
 import studio_sweep_ui
 import studio_ui as ui
 
@@ -23,9 +26,9 @@ ss = st.session_state
 shown: set[str] = set()  # parameters whose messages are drawn at a field on this run
 
 
-def errs(*parameters: str) -> None:
+def errs(*parameters: str, found_now=()) -> None:
     shown.update(parameters)
-    ui.field_errors(*parameters)
+    ui.field_errors(*parameters, found_now=found_now)
 
 
 def chosen_model() -> Model:
@@ -47,6 +50,7 @@ def apply_prefill() -> None:
     ss["f_prompt"], ss["f_negative"] = req.positive_prompt, req.negative_prompt or ""
     if req.width:
         ss["f_size"] = (req.width, req.height)
+        ss["f_width"], ss["f_height"] = req.width, req.height  # a custom model's typed-in size
     for key, value in (("f_duration", req.duration), ("f_fps", req.fps), ("f_results", req.number_results),
                        ("f_quality", req.output_quality), ("f_webhook", req.webhook_url), ("f_ttl", req.ttl),
                        ("f_upload", req.upload_endpoint), ("f_provider", req.provider_settings),
@@ -117,6 +121,7 @@ def on_generate() -> None:
                                uploads=uploads())
     except InvalidRequest as exc:
         ss["problems"] = exc.problems
+        ss["problems_at"] = FM.snapshot(ss)  # each message goes once its field changes
         return
     ss["problems"] = []
     ss["spend_refusal"] = None
@@ -157,13 +162,21 @@ def model_picker() -> None:
 
 
 def size_controls(model: Model, lay: F.Layout) -> None:
-    left, mid, right = st.columns(3)
-    if lay.sizes:
-        left.selectbox("Size", list(lay.sizes), key="f_size", format_func=fui.aspect_label)
-    elif lay.resolutions:
-        left.selectbox("Resolution", list(lay.resolutions), key="f_resolution")
+    if lay.size_range:
+        # A custom model: nothing is known of its sizes, so any size the API allows, typed in.
+        r = lay.size_range
+        width, height, mid, right = st.columns(4)
+        hint = f"{r.min}-{r.max} pixels, a multiple of {r.multiple}."
+        width.number_input("Width (px)", r.min, r.max, step=r.multiple, key="f_width", help=hint)
+        height.number_input("Height (px)", r.min, r.max, step=r.multiple, key="f_height", help=hint)
     else:
-        left.text_input("Size", "set by the model", disabled=True)
+        left, mid, right = st.columns(3)
+        if lay.sizes:
+            left.selectbox("Size", list(lay.sizes), key="f_size", format_func=fui.aspect_label)
+        elif lay.resolutions:
+            left.selectbox("Resolution", list(lay.resolutions), key="f_resolution")
+        else:
+            left.text_input("Size", "set by the model", disabled=True)
     durations = model.allowed_durations(*ss["f_size"]) if lay.sizes and lay.durations else lay.durations
     if durations:
         mid.selectbox("Duration (s)", list(durations), key="f_duration")
@@ -200,32 +213,86 @@ def seed_and_guidance(lay: F.Layout) -> None:
             errs("CFGScale")
 
 
+IMAGE_TYPES = ["png", "jpg", "jpeg", "webp"]
+
+
+def drop_prefill_frame(position: str) -> None:
+    """A re-run's frame image is removed: it is not sent (a new dict, so the change is seen)."""
+    ss["prefill_frames"] = {k: v for k, v in ss.get("prefill_frames", {}).items() if k != position}
+
+
+def image_uploader(where, label: str, key: str, *, multiple: bool = False):
+    """An uploader that takes only the images Runware takes, up to the studio's own cap, which its
+    "10MB per file" line then states (not server.maxUploadSize, the cap for videos)."""
+    mb = s.settings.max_image_mb
+    # Whole MB only, and never above what the server takes at all; the exact cap is checked at upload.
+    cap = max(1, min(math.ceil(mb), int(st.get_option("server.maxUploadSize"))))
+    return where.file_uploader(label, key=key, type=IMAGE_TYPES, accept_multiple_files=multiple,
+                               max_upload_size=cap, help=f"PNG, JPEG or WEBP, up to {mb:g} MB.")
+
+
 def media_inputs(model: Model, lay: F.Layout) -> None:
+    max_bytes = int(s.settings.max_image_mb * 1e6)
+    up = uploads(read=False)
+    # Checked the moment they are uploaded, not only on Generate, in the words Generate would use.
+    found = FM.upload_problems(F.model_air(model, ss), first=up.first if "first" in lay.frames else None,
+                               last=up.last if "last" in lay.frames else None,
+                               references=up.references if lay.references else (),
+                               image=up.image if "image" in lay.media else None,
+                               catalog=s.catalog, max_image_bytes=max_bytes)
     if lay.frames:
         cols = st.columns(len(lay.frames))
         for col, position in zip(cols, lay.frames):
             required = lay.frame_required and position == "first"
-            col.file_uploader(f"{position.capitalize()} frame image" + (" (required)" if required else ""),
-                              key=f"f_{position}_frame", help="PNG, JPEG or WEBP.")
-            if position in ss.get("prefill_frames", {}) and not ss.get(f"f_{position}_frame"):
-                col.caption(f"Using the {position} frame of the job being re-run.")
-        errs("frameImages", "inputs.frameImages")
+            image_uploader(col, f"{position.capitalize()} frame image" + (" (required)" if required else ""),
+                           f"f_{position}_frame")
+            inherited = ss.get("prefill_frames", {}).get(position)
+            with col:
+                if ss.get(f"f_{position}_frame") is not None:
+                    fui.thumbnails([_bytes(f"f_{position}_frame")], max_bytes)
+                elif inherited is not None:
+                    st.caption(f"Using the {position} frame image of the job being re-run.")
+                    fui.thumbnails([inherited], max_bytes)
+                    st.button("Remove", key=f"drop_{position}_frame", on_click=drop_prefill_frame, args=(position,),
+                              help="Leave this frame image out of the new job.")
+        errs("frameImages", "inputs.frameImages", found_now=found)
     if lay.references:
-        st.file_uploader("Reference images", key="f_refs", accept_multiple_files=True, help="PNG, JPEG or WEBP.")
-        errs("referenceImages", "inputs.referenceImages")
+        image_uploader(st, "Reference images", "f_refs", multiple=True)
+        fui.thumbnails(up.references, max_bytes)
+        errs("referenceImages", "inputs.referenceImages", found_now=found)
     for kind in lay.media:
         required = " (required)" if kind in lay.media_required else ""
         url, upload = st.columns([3, 2])
         url.text_input(f"Input {kind}{required}: URL", key=f"f_in_{kind}", placeholder="https://… or upload")
-        upload.file_uploader(f"or upload the {kind}", key=f"f_in_{kind}_file",
-                             type={"video": ["mp4", "mov", "webm"], "audio": ["mp3", "wav", "m4a", "ogg"],
-                                   "image": ["png", "jpg", "jpeg", "webp"]}[kind])
-        errs(f"inputs.{kind}")
+        if kind == "image":
+            image_uploader(upload, "or upload the image", "f_in_image_file")
+            with upload:
+                fui.thumbnails([up.image], max_bytes)
+        else:
+            upload.file_uploader(f"or upload the {kind}", key=f"f_in_{kind}_file",
+                                 type={"video": ["mp4", "mov", "webm"], "audio": ["mp3", "wav", "m4a", "ogg"]}[kind])
+        errs(f"inputs.{kind}", found_now=found if kind == "image" else ())
     if model.shape != "legacy" or model.custom:
         errs("inputs")
 
 
-apply_prefill()
+def prompt_area(model: Model) -> None:
+    """The prompt, with its length against the model's limit. A counter rather than `max_chars`:
+    a re-run's prompt longer than this model takes stays whole (and says so) instead of being cut."""
+    st.text_area("Prompt", key="f_prompt", height=110, placeholder="A beautiful sunset over mountains",
+                 help=f"{model.prompt_min}-{model.prompt_max:,} characters for {model.name}.")
+    count = len(ss.get("f_prompt") or "")
+    over = count - model.prompt_max
+    text = f"{count:,} / {model.prompt_max:,} characters"
+    errs("positivePrompt")  # a message goes right under the box, the count after it
+    st.caption(f":red[{text}: {over:,} too many for this model]" if over > 0 else text)
+
+
+prefs_ui.start_form(s)  # a draft from the link, else this browser's defaults
+apply_prefill()  # a re-run wins over both
+prefs_ui.keep_draft()
+if ss.get("problems"):
+    ss["problems"] = FM.still_current(ss["problems"], ss.get("problems_at") or {}, FM.snapshot(ss))
 ui.mode_banner(s)
 ui.show_flash()
 st.title("Generate a video")
@@ -238,14 +305,13 @@ with form:
     fit_state_to(model)
     if ss.get("f_switch_note"):
         st.info(ss["f_switch_note"], icon="🔁")
-    facts = [", ".join(model.capabilities)]
+    facts = ["Custom model: only the rules every Runware model shares are checked here"] if model.custom else [
+        "Makes: " + ", ".join(model.capabilities)]
     if model.docs:
         facts.append(f"[docs]({model.docs})")
-    st.caption(" · ".join(facts) + f" · source: {model.source}")
+    st.caption(" · ".join(facts))
     if lay.prompt:
-        st.text_area("Prompt", key="f_prompt", height=110, placeholder="A beautiful sunset over mountains",
-                     help=f"{model.prompt_min}-{model.prompt_max} characters.")
-        errs("positivePrompt")
+        prompt_area(model)
     else:
         st.caption(f"{model.name} takes no prompt: it works from its inputs.")
     if lay.negative:

@@ -288,6 +288,7 @@ def test_no_page_ever_shows_a_traceback(browser, demo_app, shared):
         video_info(page)
         goto(page, demo_app, "/gallery")
         expect(prompt_text(page, shared["prompt"])).to_be_visible()
+        page.get_by_role("button", name="Play").first.click()  # tiles show posters; a video plays on click
         video_info(page)
     # A missing or bad video name is a plain client error, not an error page (nor another file).
     r = page.request.get(demo_app.url + "/videos/00000000-0000-4000-8000-000000000000-0.mp4")

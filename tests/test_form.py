@@ -78,7 +78,7 @@ def test_seed_is_sent_only_when_fixed():
 def test_parse_json(text, kind, value, words):
     parsed, message = F.parse_json(text, "speech", kind)
     assert parsed == value
-    assert (message is None) if words is None else (words in message and "speech" in message)
+    assert (message is None) if words is None else (words in message and "Speech" in message)
 
 
 # -- controls from the schema -------------------------------------------------------------------------------

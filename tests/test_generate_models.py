@@ -148,7 +148,7 @@ def test_schema_settings_are_drawn(app):
     [generate] = [b for b in at.button if b.label == "Generate"]
     generate.click()
     at.run()
-    assert any("lora must be a JSON list" in e.value for e in at.error), [e.value for e in at.error]
+    assert any("LoRA must be a JSON list" in e.value for e in at.error), [e.value for e in at.error]
     at.text_area(key="f_x_lora").set_value("")
     at.run()
 
