@@ -11,8 +11,8 @@ import hashlib
 import streamlit as st
 
 import studio_ui as ui
-from lib.history import tag_set
 from lib.store import MAX_NOTE, BadAnnotation
+from studio_listing_ui import Listing
 
 
 def _digest(text: str) -> str:
@@ -47,11 +47,6 @@ def _save_tags(s, job, key: str, widget: str) -> None:
     _save(s, job, key, tags=list(st.session_state.get(widget) or []))
 
 
-def known_tags(s) -> list[str]:
-    """Every tag used in this workspace, to pick from."""
-    return sorted(set().union(*map(tag_set, ui.history_frame(s)["tags"])))
-
-
 def annotation_controls(s, job, *, key: str) -> None:
     """The favourite star, the rating, the note and the tags of `job`; `key` keeps several on one page apart."""
     with st.container(horizontal=True, vertical_alignment="center"):
@@ -68,7 +63,7 @@ def annotation_controls(s, job, *, key: str) -> None:
     st.text_input("Note", value=job.note or "", key=note, max_chars=MAX_NOTE, on_change=_save_note,
                   args=(s, job, key, note), placeholder="What stands out (Enter saves)")
     tags = f"{key}-tags-{_digest(','.join(job.tags or []))}-{redraw}"
-    st.multiselect("Tags", sorted(set(known_tags(s)) | set(job.tags or [])), default=list(job.tags or []),
+    st.multiselect("Tags", sorted(set(Listing(s).tags()) | set(job.tags or [])), default=list(job.tags or []),
                    key=tags, accept_new_options=True, on_change=_save_tags, args=(s, job, key, tags),
                    placeholder="Add tags")
     if st.session_state.get(f"{key}-problem"):
