@@ -242,3 +242,15 @@ def test_six_jobs_side_by_side_and_no_more(data_dir):
     assert at.multiselect(key="c_jobs").value == ids[:6]
     assert labels(at) == [f"**{i}** · seed: {i}" for i in range(1, 7)]
     assert len([h for h in at.html if h.value.startswith("<video")]) == 6
+
+
+def test_the_video_starred_in_compare_is_found_by_historys_favourites_filter(three):
+    at = compare_page(three)
+    at.button(key=f"compare-{three[1]}-fav").click()
+    run(at)
+    at.switch_page("pages/history.py")
+    run(at)
+    at.toggle(key="h_favourite").set_value(True)
+    run(at)
+    assert [c.value for c in at.caption if c.value.endswith(" jobs")] == ["1 of 3 jobs"]
+    assert list(at.dataframe[0].value["task_uuid"]) == [three[1]]
