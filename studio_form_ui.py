@@ -1,6 +1,7 @@
 """Widgets for the Generate form that follow a model's schema (lib/form.py says what to draw)."""
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 import streamlit as st
@@ -8,6 +9,7 @@ import streamlit as st
 from lib import form as F
 from lib import pricing
 from lib.catalog import Catalog
+from lib.catalog_schema import LABELS
 from studio_ui import field_errors
 
 ASPECTS = {(16, 9): "16:9 landscape", (9, 16): "9:16 portrait", (1, 1): "1:1 square", (4, 3): "4:3", (3, 4): "3:4"}
@@ -69,3 +71,114 @@ def draw_control(control: F.Control) -> None:
     else:
         st.text_area(c.label, key=c.key, height=80)
     field_errors(c.name)
+
+
+# -- the action bar, the error summary and the keyboard shortcut (issue 13 items 2, 3) -------------------
+
+ACTION_BAR_KEY = "action_bar"
+# Fields drawn inside the "Advanced" expander besides the model's JSON settings: an error in any of them
+# opens it (a message inside a collapsed section is invisible).
+ADVANCED_FIELDS = frozenset({"webhookURL", "ttl", "includeCost", "uploadEndpoint"})
+# Labels of hand-drawn widgets whose wire name has no entry in lib/catalog_schema.LABELS.
+_WIDGET_LABELS = {"model": "Model", "webhookURL": "Webhook URL", "ttl": "Result URL lifetime",
+                  "uploadEndpoint": "Upload endpoint", "numberResults": "Number of videos",
+                  "outputFormat": "Format", "outputQuality": "Quality", "includeCost": "Include cost",
+                  "advancedFeatures": "Advanced features", "CFGScale": "CFGScale"}
+
+
+def field_label(parameter: str) -> str:
+    """What the form calls a request field: its widget's label where it has one; a nested field
+    (inputs.frameImages[0].image) is named by the nearest field that has a label."""
+    name = re.sub(r"\[\d+\]", "", str(parameter or ""))
+    while name:
+        found = _WIDGET_LABELS.get(name) or LABELS.get(name)
+        if found:
+            return found
+        if "." not in name:
+            return name
+        name = name.rsplit(".", 1)[0]
+    return "the request"
+
+
+def error_summary(problems: list[dict], order=()) -> str:
+    """"Nothing was sent. Fix: Prompt, Provider settings": every field with a problem, once, in the
+    order the page draws them (`order`: parameters as drawn); those drawn nowhere come last."""
+    place = {name: i for i, name in reversed(list(enumerate(order)))}
+    ranked = sorted(problems, key=lambda p: place.get(p.get("parameter"), len(place)))
+    names = list(dict.fromkeys(field_label(p.get("parameter")) for p in ranked))
+    return "Nothing was sent. Fix: " + ", ".join(names) + "."
+
+
+def holds_error(problems: list[dict] | None, fields) -> bool:
+    """Whether a section drawing these fields has a message to show (so it must be open)."""
+    fields = set(fields)
+    return any(re.sub(r"\[\d+\].*|\..*", "", str(p.get("parameter"))) in fields for p in problems or ())
+
+
+# Sticks the keyed action bar (price, summary, Generate) to the bottom of the viewport, so the action is
+# reachable without scrolling on any screen; it sits in its own place once the form ends above it.
+_ACTION_BAR_CSS = """
+<style>
+/* Streamlit wraps the keyed block in a layout wrapper of the same size: that wrapper is what sticks. */
+div:has(> .st-key-%(key)s) {
+  position: sticky; bottom: 0; z-index: 99;
+  background-color: var(--studio-bar-bg, #ffffff);
+  border-top: 1px solid rgba(49, 51, 63, 0.2);
+  padding: 0.5rem 0 0.75rem 0;
+  box-shadow: 0 -6px 12px -8px rgba(0, 0, 0, 0.25);
+}
+</style>
+"""
+
+# Ctrl+Enter / Cmd+Enter in the prompt submits. Streamlit's text area commits its value on that same
+# key press (and reruns); the click comes a moment later, so the rerun it asks for carries the committed
+# prompt. Installed once per browser page: this html is re-mounted on every visit to Generate.
+_SUBMIT_SHORTCUT_JS = """
+<script>
+(() => {
+  if (window.__studioSubmitShortcut) return;
+  window.__studioSubmitShortcut = true;
+  document.addEventListener("keydown", (event) => {
+    if (event.key !== "Enter" || !(event.ctrlKey || event.metaKey) || event.isComposing) return;
+    const target = event.target;
+    if (!target || !target.closest || !target.closest(".st-key-%(prompt)s")) return;
+    setTimeout(() => {
+      const button = document.querySelector(".st-key-%(key)s button[kind='primary']");
+      if (button && !button.disabled) button.click();
+    }, 150);
+  }, true);
+})();
+</script>
+"""
+
+# Brings the first error message of the form into view once the rerun that drew it is over (and an
+# expander it opened has laid out). `run` makes each submit's script new, so it runs once per submit.
+_SCROLL_TO_ERROR_JS = """
+<script>
+(() => {
+  /* submit %(run)d */
+  const started = Date.now();
+  const attempt = () => {
+    const app = document.querySelector('[data-testid="stApp"]');
+    const idle = !app || app.getAttribute("data-test-script-state") !== "running";
+    const first = document.querySelector('[data-testid="stMain"] [data-testid="stAlertContentError"]');
+    if (idle && first) {
+      (first.closest('[data-testid="stElementContainer"]') || first).scrollIntoView({block: "center"});
+      return;
+    }
+    if (Date.now() - started < 5000) setTimeout(attempt, 100);
+  };
+  setTimeout(attempt, 100);
+})();
+</script>
+"""
+
+
+def action_bar_assets(prompt_key: str = "f_prompt") -> None:
+    """The action bar's style and the prompt's submit shortcut (no space of their own on the page)."""
+    st.html(_ACTION_BAR_CSS % {"key": ACTION_BAR_KEY})
+    st.html(_SUBMIT_SHORTCUT_JS % {"key": ACTION_BAR_KEY, "prompt": prompt_key}, unsafe_allow_javascript=True)
+
+
+def scroll_to_first_error(run: int) -> None:
+    st.html(_SCROLL_TO_ERROR_JS % {"run": run}, unsafe_allow_javascript=True)

@@ -19,11 +19,11 @@ CUSTOM = F.CUSTOM
 
 s = ui.studio()
 ss = st.session_state
-shown: set[str] = set()  # parameters whose messages are drawn at a field on this run
+shown: list[str] = []  # parameters whose messages are drawn at a field on this run, in page order
 
 
 def errs(*parameters: str) -> None:
-    shown.update(parameters)
+    shown.extend(parameters)
     ui.field_errors(*parameters)
 
 
@@ -116,6 +116,8 @@ def on_generate() -> None:
                                uploads=uploads())
     except InvalidRequest as exc:
         ss["problems"] = exc.problems
+        ss["submits_refused"] = ss.get("submits_refused", 0) + 1
+        ss["scroll_to_error"] = True  # the next run brings the first message into view
         return
     ss["problems"] = []
     ss["spend_refusal"] = None
@@ -272,9 +274,10 @@ with form:
         for i, control in enumerate(simple):
             with cols[i % len(cols)]:
                 fui.draw_control(control)
-                shown.add(control.name)
+                shown.append(control.name)
 
-    with st.expander("Advanced"):
+    json_fields = {c.name for c in lay.controls if c.kind in ("json_object", "json_list")}
+    with st.expander("Advanced", expanded=fui.holds_error(ss.get("problems"), fui.ADVANCED_FIELDS | json_fields)):
         st.text_input("Webhook URL", key="f_webhook", placeholder="https://example.com/hook",
                       help="Runware POSTs each finished result here.")
         errs("webhookURL")
@@ -284,7 +287,7 @@ with form:
         for control in lay.controls:
             if control.kind in ("json_object", "json_list"):
                 fui.draw_control(control)
-                shown.add(control.name)
+                shown.append(control.name)
         st.text_input("Upload endpoint", key="f_upload", placeholder="https://bucket.example.com/presigned-put-url")
         errs("uploadEndpoint")
 
@@ -299,22 +302,28 @@ with form:
 
     guess = F.estimate(model, req)
     price = pricing.price_text(guess, demo=s.demo)
-    if guess.usd is not None:
-        st.caption(f"Price: {price} · {model.name} · from {guess.basis}")
-    else:
-        st.caption(f"Price unknown{price[len('price unknown'):]} · {model.name} · {guess.basis}")
-        if s.runtime.caps.on and s.key_id == s.runtime.server_key_id:
-            st.caption("No list price is known for this model: its jobs count as $0 toward the daily spend cap.")
+    if guess.usd is None and s.runtime.caps.on and s.key_id == s.runtime.server_key_id:
+        st.caption("No list price is known for this model: its jobs count as $0 toward the daily spend cap.")
     problems = ss.get("problems")
-    if problems:
+    for p in problems or ():
         # Messages about a parameter that has no widget of its own (e.g. inside settings) go here.
-        for p in problems:
-            if p.get("parameter") not in shown:
-                st.error(ui.plain(p["message"]), icon="⚠️")
-        st.error(f"Nothing was sent: {len(problems)} field(s) need attention (marked above).")
-    if ss.get("spend_refusal"):
-        st.error(ui.plain(ss["spend_refusal"]), icon="💸")
-    st.button("Generate", type="primary", on_click=on_generate, use_container_width=True)
+        if p.get("parameter") not in shown:
+            st.error(ui.plain(p["message"]), icon="⚠️")
+    # Price, what to fix and Generate stay in view at the bottom of the screen (see studio_form_ui).
+    with st.container(key=fui.ACTION_BAR_KEY):
+        if guess.usd is not None:
+            st.caption(f"Price: {price} · {model.name} · from {guess.basis}")
+        else:
+            st.caption(f"Price unknown{price[len('price unknown'):]} · {model.name} · {guess.basis}")
+        if problems:
+            st.error(ui.plain(fui.error_summary(problems, order=shown)))
+        if ss.get("spend_refusal"):
+            st.error(ui.plain(ss["spend_refusal"]), icon="💸")
+        st.button("Generate", type="primary", on_click=on_generate, use_container_width=True,
+                  help="Or press Ctrl+Enter (⌘+Enter) in the prompt.")
+    fui.action_bar_assets()
+    if ss.pop("scroll_to_error", False):
+        fui.scroll_to_first_error(ss.get("submits_refused", 0))
 
 with jobs:
     st.subheader("Your jobs")
