@@ -87,9 +87,11 @@ def test_generate_is_on_screen_without_scrolling(browser, app, viewport):
 @screenshot_on_failure
 def test_generate_stays_on_screen_while_the_form_scrolls(browser, app):
     page = browser.page(app, "/", viewport=PHONE)
-    prompt_box(page).scroll_into_view_if_needed()
-    page.get_by_text("Quality").first.scroll_into_view_if_needed()
-    assert on_screen(generate_button(page))
+    main = page.locator('[data-testid="stMain"]')
+    for top in (300, 700):
+        main.evaluate("(el, top) => el.scrollTo(0, top)", top)
+        assert main.evaluate("el => el.scrollTop") == top  # the form is longer than the screen
+        assert on_screen(generate_button(page)), f"scrolled to {top}"
 
 
 @screenshot_on_failure
