@@ -122,8 +122,8 @@ _ACTION_BAR_CSS = """
 /* Streamlit wraps the keyed block in a layout wrapper of the same size: that wrapper is what sticks. */
 div:has(> .st-key-%(key)s) {
   position: sticky; bottom: 0; z-index: 99;
-  background-color: var(--studio-bar-bg, #ffffff);
-  border-top: 1px solid rgba(49, 51, 63, 0.2);
+  background-color: %(background)s;
+  border-top: 1px solid %(line)s;
   padding: 0.5rem 0 0.75rem 0;
   box-shadow: 0 -6px 12px -8px rgba(0, 0, 0, 0.25);
 }
@@ -151,22 +151,32 @@ _SUBMIT_SHORTCUT_JS = """
 </script>
 """
 
-# Brings the first error message of the form into view once the rerun that drew it is over (and an
-# expander it opened has laid out). `run` makes each submit's script new, so it runs once per submit.
+# Brings the first error message of the form into view once the rerun that drew it is over and the
+# layout has settled (an expander it opened grows for a moment, pushing the message down: scrolled too
+# early, it would end up under the action bar). The submit's number makes each script new, so the
+# browser runs it once per refused submit.
 _SCROLL_TO_ERROR_JS = """
 <script>
 (() => {
   /* submit %(run)d */
   const started = Date.now();
+  let lastTop = null, steady = 0;
   const attempt = () => {
     const app = document.querySelector('[data-testid="stApp"]');
     const idle = !app || app.getAttribute("data-test-script-state") !== "running";
-    const first = document.querySelector('[data-testid="stMain"] [data-testid="stAlertContentError"]');
-    if (idle && first) {
-      (first.closest('[data-testid="stElementContainer"]') || first).scrollIntoView({block: "center"});
-      return;
+    const message = document.querySelector('[data-testid="stMain"] [data-testid="stAlertContentError"]');
+    const late = Date.now() - started > 4000;
+    if (idle && message) {
+      const target = message.closest('[data-testid="stElementContainer"]') || message;
+      const top = Math.round(target.getBoundingClientRect().top);
+      steady = top === lastTop ? steady + 1 : 0;
+      lastTop = top;
+      if (steady >= 3 || late) {
+        target.scrollIntoView({block: "center"});
+        return;
+      }
     }
-    if (Date.now() - started < 5000) setTimeout(attempt, 100);
+    if (Date.now() - started < 6000) setTimeout(attempt, 100);
   };
   setTimeout(attempt, 100);
 })();
@@ -175,9 +185,15 @@ _SCROLL_TO_ERROR_JS = """
 
 
 def action_bar_assets(prompt_key: str = "f_prompt") -> None:
-    """The action bar's style and the prompt's submit shortcut (no space of their own on the page)."""
-    st.html(_ACTION_BAR_CSS % {"key": ACTION_BAR_KEY})
-    st.html(_SUBMIT_SHORTCUT_JS % {"key": ACTION_BAR_KEY, "prompt": prompt_key}, unsafe_allow_javascript=True)
+    """The action bar's style and the prompt's submit shortcut (they draw nothing)."""
+    dark = getattr(st.context.theme, "type", None) == "dark"
+    # Opaque, in the page's own colour: the form scrolls underneath the bar.
+    background = st.get_option("theme.backgroundColor") or ("#0e1117" if dark else "#ffffff")
+    line = "rgba(250, 250, 250, 0.2)" if dark else "rgba(49, 51, 63, 0.2)"
+    # One element with the script: a style-only st.html would go to Streamlit's event container, where
+    # it takes the place of a toast the Generate callback just made (e.g. "Already submitted").
+    st.html(_ACTION_BAR_CSS % {"key": ACTION_BAR_KEY, "background": background, "line": line}
+            + _SUBMIT_SHORTCUT_JS % {"key": ACTION_BAR_KEY, "prompt": prompt_key}, unsafe_allow_javascript=True)
 
 
 def scroll_to_first_error(run: int) -> None:

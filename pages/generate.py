@@ -309,6 +309,9 @@ with form:
         # Messages about a parameter that has no widget of its own (e.g. inside settings) go here.
         if p.get("parameter") not in shown:
             st.error(ui.plain(p["message"]), icon="⚠️")
+    fui.action_bar_assets()
+    if ss.pop("scroll_to_error", False):
+        fui.scroll_to_first_error(ss.get("submits_refused", 0))
     # Price, what to fix and Generate stay in view at the bottom of the screen (see studio_form_ui).
     with st.container(key=fui.ACTION_BAR_KEY):
         if guess.usd is not None:
@@ -321,9 +324,6 @@ with form:
             st.error(ui.plain(ss["spend_refusal"]), icon="💸")
         st.button("Generate", type="primary", on_click=on_generate, use_container_width=True,
                   help="Or press Ctrl+Enter (⌘+Enter) in the prompt.")
-    fui.action_bar_assets()
-    if ss.pop("scroll_to_error", False):
-        fui.scroll_to_first_error(ss.get("submits_refused", 0))
 
 with jobs:
     st.subheader("Your jobs")

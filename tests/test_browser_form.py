@@ -160,4 +160,6 @@ def test_the_first_error_is_scrolled_into_view(browser, app, viewport):
     generate_button(page).click()
     expect(message).to_have_count(1)
     wait_on_screen(page, message)
+    page.wait_for_timeout(1500)
+    assert on_screen(message), "the message moved out of view again"  # (not just passed through it)
     assert_no_traceback(browser, page)
