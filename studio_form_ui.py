@@ -127,6 +127,7 @@ div:has(> .st-key-%(key)s) {
   padding: 0.5rem 0 0.75rem 0;
   box-shadow: 0 -6px 12px -8px rgba(0, 0, 0, 0.25);
 }
+.st-key-%(key)s { gap: 0.4rem; }  /* a low bar leaves more of the form in view */
 </style>
 """
 

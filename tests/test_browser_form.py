@@ -94,14 +94,15 @@ def test_generate_stays_on_screen_while_the_form_scrolls(browser, app):
         assert on_screen(generate_button(page)), f"scrolled to {top}"
 
 
+@pytest.mark.parametrize("keys", ["Control+Enter", "Meta+Enter"])
 @screenshot_on_failure
-def test_ctrl_enter_in_the_prompt_queues_a_job(browser, app):
+def test_ctrl_enter_in_the_prompt_queues_a_job(browser, app, keys):
     page = browser.page(app, "/", viewport=DESKTOP)
     prompt = f"A paper boat on a rain puddle, sent with the keyboard ({secrets.token_hex(4)})"
     box = prompt_box(page)
     box.click()
     box.type(prompt, delay=0)
-    box.press("Control+Enter")
+    box.press(keys)
     # The job's card shows the typed prompt: the submit saw the value the key press committed.
     card_text = page.locator('[data-testid="stText"]').get_by_text(prompt, exact=True)
     expect(card_text).to_have_count(1, timeout=30_000)
@@ -163,3 +164,14 @@ def test_the_first_error_is_scrolled_into_view(browser, app, viewport):
     page.wait_for_timeout(1500)
     assert on_screen(message), "the message moved out of view again"  # (not just passed through it)
     assert_no_traceback(browser, page)
+
+
+@screenshot_on_failure
+def test_a_prompt_error_is_scrolled_into_view_on_a_phone(browser, app):
+    page = browser.page(app, "/", viewport=PHONE)
+    message = page.locator('[data-testid="stAlertContentError"]').filter(has_text="prompt").first
+    generate_button(page).click()  # an empty prompt
+    expect(message).to_have_count(1)
+    wait_on_screen(page, message)
+    page.wait_for_timeout(1500)
+    assert on_screen(message), "the message moved out of view again"
