@@ -76,6 +76,8 @@ def draw_control(control: F.Control) -> None:
 # -- the action bar, the error summary and the keyboard shortcut (issue 13 items 2, 3) -------------------
 
 ACTION_BAR_KEY = "action_bar"
+ADVANCED_KEY = "advanced_open"  # the Advanced expander's open state
+SHORTCUT_HINT = "Ctrl+Enter (⌘+Enter) in the prompt submits"
 # Fields drawn inside the "Advanced" expander besides the model's JSON settings: an error in any of them
 # opens it (a message inside a collapsed section is invisible).
 ADVANCED_FIELDS = frozenset({"webhookURL", "ttl", "includeCost", "uploadEndpoint"})
@@ -107,6 +109,18 @@ def error_summary(problems: list[dict], order=()) -> str:
     ranked = sorted(problems, key=lambda p: place.get(p.get("parameter"), len(place)))
     names = list(dict.fromkeys(field_label(p.get("parameter")) for p in ranked))
     return "Nothing was sent. Fix: " + ", ".join(names) + "."
+
+
+def advanced_fields(lay: F.Layout) -> frozenset:
+    """The request fields the "Advanced" expander draws."""
+    return ADVANCED_FIELDS | {c.name for c in lay.controls if c.kind in ("json_object", "json_list")}
+
+
+def open_sections_holding(problems: list[dict], lay: F.Layout) -> None:
+    """Open the Advanced expander when it holds an error. (A stateful expander: state set here, before the
+    run draws it, opens it even after the user closed it; fixing the error does not fold it away.)"""
+    if holds_error(problems, advanced_fields(lay)):
+        st.session_state[ADVANCED_KEY] = True
 
 
 def holds_error(problems: list[dict] | None, fields) -> bool:

@@ -116,6 +116,7 @@ def on_generate() -> None:
                                uploads=uploads())
     except InvalidRequest as exc:
         ss["problems"] = exc.problems
+        fui.open_sections_holding(exc.problems, F.layout(model))
         ss["submits_refused"] = ss.get("submits_refused", 0) + 1
         ss["scroll_to_error"] = True  # the next run brings the first message into view
         return
@@ -276,8 +277,7 @@ with form:
                 fui.draw_control(control)
                 shown.append(control.name)
 
-    json_fields = {c.name for c in lay.controls if c.kind in ("json_object", "json_list")}
-    with st.expander("Advanced", expanded=fui.holds_error(ss.get("problems"), fui.ADVANCED_FIELDS | json_fields)):
+    with st.expander("Advanced", key=fui.ADVANCED_KEY, on_change="rerun"):  # opened by an error in it
         st.text_input("Webhook URL", key="f_webhook", placeholder="https://example.com/hook",
                       help="Runware POSTs each finished result here.")
         errs("webhookURL")
@@ -315,15 +315,16 @@ with form:
     # Price, what to fix and Generate stay in view at the bottom of the screen (see studio_form_ui).
     with st.container(key=fui.ACTION_BAR_KEY):
         if guess.usd is not None:
-            st.caption(f"Price: {price} · {model.name} · from {guess.basis}")
+            st.caption(f"Price: {price} · {model.name} · from {guess.basis} · {fui.SHORTCUT_HINT}")
         else:
-            st.caption(f"Price unknown{price[len('price unknown'):]} · {model.name} · {guess.basis}")
+            st.caption(f"Price unknown{price[len('price unknown'):]} · {model.name} · {guess.basis}"
+                       f" · {fui.SHORTCUT_HINT}")
         if problems:
             st.error(ui.plain(fui.error_summary(problems, order=shown)))
         if ss.get("spend_refusal"):
             st.error(ui.plain(ss["spend_refusal"]), icon="💸")
-        st.button("Generate", type="primary", on_click=on_generate, use_container_width=True,
-                  help="Or press Ctrl+Enter (⌘+Enter) in the prompt.")
+        # (No tooltip: it would cover the summary above the button right after a click.)
+        st.button("Generate", type="primary", on_click=on_generate, use_container_width=True)
 
 with jobs:
     st.subheader("Your jobs")
