@@ -77,7 +77,7 @@ def draw_control(control: F.Control) -> None:
 
 ACTION_BAR_KEY = "action_bar"
 ADVANCED_KEY = "advanced_open"  # the Advanced expander's open state
-SHORTCUT_HINT = "Ctrl+Enter (⌘+Enter) in the prompt submits"
+SHORTCUT_HINT = "Ctrl/⌘+Enter in the prompt submits"
 # Fields drawn inside the "Advanced" expander besides the model's JSON settings: an error in any of them
 # opens it (a message inside a collapsed section is invisible).
 ADVANCED_FIELDS = frozenset({"webhookURL", "ttl", "includeCost", "uploadEndpoint"})
