@@ -159,7 +159,12 @@ _SUBMIT_SHORTCUT_JS = """
     if (!target || !target.closest || !target.closest(".st-key-%(prompt)s")) return;
     setTimeout(() => {
       const button = document.querySelector(".st-key-%(key)s button[kind='primary']");
-      if (button && !button.disabled) button.click();
+      if (!button || button.disabled) return;
+      // Leaving the box commits a value Streamlit has not taken yet (as a mouse click on the button
+      // would); then the prompt keeps the focus for the next edit.
+      target.blur();
+      button.click();
+      target.focus();
     }, 150);
   }, true);
 })();
