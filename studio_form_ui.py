@@ -136,8 +136,8 @@ _ACTION_BAR_CSS = """
 /* Streamlit wraps the keyed block in a layout wrapper of the same size: that wrapper is what sticks. */
 div:has(> .st-key-%(key)s) {
   position: sticky; bottom: 0; z-index: 99;
-  background-color: %(background)s;
-  border-top: 1px solid %(line)s;
+  background-color: var(--studio-page-bg, #ffffff);
+  border-top: 1px solid color-mix(in srgb, currentColor 20%%, transparent);
   padding: 0.5rem 0 0.75rem 0;
   box-shadow: 0 -6px 12px -8px rgba(0, 0, 0, 0.25);
 }
@@ -145,13 +145,20 @@ div:has(> .st-key-%(key)s) {
 </style>
 """
 
-# Ctrl+Enter / Cmd+Enter in the prompt submits. Streamlit's text area commits its value on that same
-# key press (and reruns); the click comes a moment later, so the rerun it asks for carries the committed
-# prompt. Installed once per browser page: this html is re-mounted on every visit to Generate.
+# The bar's script: its background follows the page's colour, and Ctrl+Enter / Cmd+Enter in the prompt
+# submits. Streamlit's text area commits its value on that same key press (and reruns); the click comes a
+# moment later, so the rerun it asks for carries the committed prompt. The listener is installed once per
+# browser page: this html is re-mounted on every visit to Generate.
 _SUBMIT_SHORTCUT_JS = """
 <script>
 (() => {
+  // The bar is opaque, in the page's own colour (light, dark or a custom theme, switched at any time):
+  // the form scrolls underneath it. Streamlit's theme has no CSS variable, so the body's colour is copied.
+  const copyBackground = () => document.documentElement.style.setProperty(
+    "--studio-page-bg", getComputedStyle(document.body).backgroundColor);
+  copyBackground();
   if (window.__studioSubmitShortcut) return;
+  setInterval(copyBackground, 1000);
   window.__studioSubmitShortcut = true;
   document.addEventListener("keydown", (event) => {
     if (event.key !== "Enter" || !(event.ctrlKey || event.metaKey) || event.isComposing) return;
@@ -206,13 +213,9 @@ _SCROLL_TO_ERROR_JS = """
 
 def action_bar_assets(prompt_key: str = "f_prompt") -> None:
     """The action bar's style and the prompt's submit shortcut (they draw nothing)."""
-    dark = getattr(st.context.theme, "type", None) == "dark"
-    # Opaque, in the page's own colour: the form scrolls underneath the bar.
-    background = st.get_option("theme.backgroundColor") or ("#0e1117" if dark else "#ffffff")
-    line = "rgba(250, 250, 250, 0.2)" if dark else "rgba(49, 51, 63, 0.2)"
     # One element with the script: a style-only st.html would go to Streamlit's event container, where
     # it takes the place of a toast the Generate callback just made (e.g. "Already submitted").
-    st.html(_ACTION_BAR_CSS % {"key": ACTION_BAR_KEY, "background": background, "line": line}
+    st.html(_ACTION_BAR_CSS % {"key": ACTION_BAR_KEY}
             + _SUBMIT_SHORTCUT_JS % {"key": ACTION_BAR_KEY, "prompt": prompt_key}, unsafe_allow_javascript=True)
 
 
