@@ -74,7 +74,7 @@ def break_the_form(page) -> None:
     settle(page)
     page.locator('[data-testid="stMain"]').evaluate("el => el.scrollTo(0, 0)")
     page.get_by_role("button", name="Generate").click()
-    page.mouse.move(0, 0)  # no tooltip over the summary
+    page.mouse.move(page.viewport_size["width"] - 5, 5)  # nothing hovered: no tooltip or hover effect
     settle(page)
 
 
