@@ -23,11 +23,11 @@ CUSTOM = F.CUSTOM
 
 s = ui.studio()
 ss = st.session_state
-shown: set[str] = set()  # parameters whose messages are drawn at a field on this run
+shown: list[str] = []  # parameters whose messages are drawn at a field on this run, in page order
 
 
 def errs(*parameters: str, found_now=()) -> None:
-    shown.update(parameters)
+    shown.extend(parameters)
     ui.field_errors(*parameters, found_now=found_now)
 
 
@@ -122,6 +122,9 @@ def on_generate() -> None:
     except InvalidRequest as exc:
         ss["problems"] = exc.problems
         ss["problems_at"] = FM.snapshot(ss)  # each message goes once its field changes
+        fui.open_sections_holding(exc.problems, F.layout(model))
+        ss["submits_refused"] = ss.get("submits_refused", 0) + 1
+        ss["scroll_to_error"] = True  # the next run brings the first message into view
         return
     ss["problems"] = []
     ss["spend_refusal"] = None
@@ -339,9 +342,9 @@ with form:
         for i, control in enumerate(simple):
             with cols[i % len(cols)]:
                 fui.draw_control(control)
-                shown.add(control.name)
+                shown.append(control.name)
 
-    with st.expander("Advanced"):
+    with st.expander("Advanced", key=fui.ADVANCED_KEY, on_change="rerun"):  # opened by an error in it
         st.text_input("Webhook URL", key="f_webhook", placeholder="https://example.com/hook",
                       help="Runware POSTs each finished result here.")
         errs("webhookURL")
@@ -351,7 +354,7 @@ with form:
         for control in lay.controls:
             if control.kind in ("json_object", "json_list"):
                 fui.draw_control(control)
-                shown.add(control.name)
+                shown.append(control.name)
         st.text_input("Upload endpoint", key="f_upload", placeholder="https://bucket.example.com/presigned-put-url")
         errs("uploadEndpoint")
 
@@ -366,22 +369,29 @@ with form:
 
     guess = F.estimate(model, req)
     price = pricing.price_text(guess, demo=s.demo)
-    if guess.usd is not None:
-        st.caption(f"Price: {price} · {model.name} · from {guess.basis}")
-    else:
-        st.caption(f"Price unknown{price[len('price unknown'):]} · {model.name} · {guess.basis}")
-        if s.runtime.caps.on and s.key_id == s.runtime.server_key_id:
-            st.caption("No list price is known for this model: its jobs count as $0 toward the daily spend cap.")
+    if guess.usd is None and s.runtime.caps.on and s.key_id == s.runtime.server_key_id:
+        st.caption("No list price is known for this model: its jobs count as $0 toward the daily spend cap.")
     problems = ss.get("problems")
-    if problems:
+    for p in problems or ():
         # Messages about a parameter that has no widget of its own (e.g. inside settings) go here.
-        for p in problems:
-            if p.get("parameter") not in shown:
-                st.error(ui.plain(p["message"]), icon="⚠️")
-        st.error(f"Nothing was sent: {len(problems)} field(s) need attention (marked above).")
-    if ss.get("spend_refusal"):
-        st.error(ui.plain(ss["spend_refusal"]), icon="💸")
-    st.button("Generate", type="primary", on_click=on_generate, use_container_width=True)
+        if p.get("parameter") not in shown:
+            st.error(ui.plain(p["message"]), icon="⚠️")
+    fui.action_bar_assets()
+    if ss.pop("scroll_to_error", False):
+        fui.scroll_to_first_error(ss.get("submits_refused", 0))
+    # Price, what to fix and Generate stay in view at the bottom of the screen (see studio_form_ui).
+    with st.container(key=fui.ACTION_BAR_KEY):
+        if guess.usd is not None:
+            st.caption(f"Price: {price} · {model.name} · from {guess.basis} · {fui.SHORTCUT_HINT}")
+        else:
+            st.caption(f"Price unknown{price[len('price unknown'):]} · {model.name} · {guess.basis}"
+                       f" · {fui.SHORTCUT_HINT}")
+        if problems:
+            st.error(ui.plain(fui.error_summary(problems, order=shown)))
+        if ss.get("spend_refusal"):
+            st.error(ui.plain(ss["spend_refusal"]), icon="💸")
+        # (No tooltip: it would cover the summary above the button right after a click.)
+        st.button("Generate", type="primary", on_click=on_generate, use_container_width=True)
     studio_sweep_ui.panel(s, model, uploads)
 
 with jobs:

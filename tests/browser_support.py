@@ -187,8 +187,8 @@ class Browser:
         self.tracebacks: list[str] = []
         self.page_errors: list[str] = []
 
-    def page(self, app: AppServer, path: str = "/"):
-        context = self.browser.new_context(viewport={"width": 1400, "height": 900})
+    def page(self, app: AppServer, path: str = "/", viewport: dict | None = None):
+        context = self.browser.new_context(viewport=viewport or {"width": 1400, "height": 900})
         context.set_default_timeout(WAIT_MS)
         context.expose_binding("__e2eReport", lambda source, text: self.tracebacks.append(f"{source['page'].url}: {text}"))
         context.add_init_script(TRACEBACK_WATCH_JS)

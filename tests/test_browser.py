@@ -173,7 +173,7 @@ def test_empty_prompt_is_refused_and_nothing_is_sent(browser, demo_app):
     page = browser.page(demo_app, "/")
     page.get_by_role("button", name="Generate").click()
     expect(page.get_by_text(PROMPT_MESSAGE)).to_be_visible()
-    expect(page.get_by_text(re.compile(r"Nothing was sent: 1 field\(s\) need attention"))).to_be_visible()
+    expect(page.get_by_text(re.compile(r"Nothing was sent. Fix: Prompt\."))).to_be_visible()
     # A prompt of spaces is no prompt either.
     prompt_box(page).fill("   ")
     page.get_by_role("button", name="Generate").click()

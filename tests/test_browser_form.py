@@ -1,0 +1,183 @@
+"""The Generate form in a real browser (issue 13 items 2 and 3): the Generate button is on screen
+without scrolling, on a desktop and on a phone; Ctrl+Enter in the prompt submits; and a refused
+submit shows what to fix: the summary names each field, the section holding an error opens, and the
+first error is scrolled into view. Demo mode: one app for the module."""
+from __future__ import annotations
+
+import re
+import secrets
+from pathlib import Path
+
+import pytest
+
+from browser_support import CHROMIUM, AppServer, Browser, assert_no_traceback, screenshot_on_failure
+
+if not Path(CHROMIUM).is_file():
+    pytest.skip(f"browser tests need Debian's Chromium at {CHROMIUM}", allow_module_level=True)
+sync_api = pytest.importorskip("playwright.sync_api", reason="browser tests need Playwright for Python")
+expect = sync_api.expect
+
+DESKTOP = {"width": 1440, "height": 900}
+PHONE = {"width": 390, "height": 844}
+ACTIVE_OR_DONE = re.compile(r"\b(submitting|queued|processing|downloading|done)\b[^·]* · \d+ s")
+
+# Whether an element is on screen and not covered: the point at its centre hits the element itself.
+ON_SCREEN_JS = """el => {
+  const r = el.getBoundingClientRect();
+  if (r.width === 0 || r.height === 0 || r.top < 0 || r.left < 0
+      || r.bottom > window.innerHeight || r.right > window.innerWidth) return false;
+  const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+  return !!hit && (el === hit || el.contains(hit));
+}"""
+
+
+@pytest.fixture(scope="module")
+def _chromium():
+    with sync_api.sync_playwright() as p:
+        browser = Browser(p)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def browser(_chromium):
+    _chromium.tracebacks.clear()
+    _chromium.page_errors.clear()
+    yield _chromium
+    _chromium.close_contexts()
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    root = tmp_path_factory.mktemp("form")
+    server = AppServer(root / "data", root / "app.log").start()
+    yield server
+    server.stop()
+
+
+def generate_button(page):
+    button = page.get_by_role("button", name="Generate")
+    expect(button).to_have_count(1, timeout=15_000)
+    return button
+
+
+def prompt_box(page):
+    box = page.get_by_label("Prompt", exact=True)
+    expect(box).to_have_count(1, timeout=15_000)
+    return box
+
+
+def on_screen(locator) -> bool:
+    return locator.evaluate(ON_SCREEN_JS)
+
+
+def wait_on_screen(page, locator, timeout_ms: int = 10_000) -> None:
+    """On screen within moments (a rerun may be redrawing the page when the test looks)."""
+    page.wait_for_function(ON_SCREEN_JS, arg=locator.element_handle(), timeout=timeout_ms)
+
+
+def click_generate(page) -> None:
+    generate_button(page).click()
+    page.mouse.move(0, 0)  # nothing hovered: no tooltip over what the test looks at
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["1440x900", "390x844"])
+@screenshot_on_failure
+def test_generate_is_on_screen_without_scrolling(browser, app, viewport):
+    page = browser.page(app, "/", viewport=viewport)
+    assert page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]').scrollTop") == 0
+    wait_on_screen(page, generate_button(page))
+    assert_no_traceback(browser, page)
+
+
+@screenshot_on_failure
+def test_generate_stays_on_screen_while_the_form_scrolls(browser, app):
+    page = browser.page(app, "/", viewport=PHONE)
+    main = page.locator('[data-testid="stMain"]')
+    for top in (300, 700):
+        main.evaluate("(el, top) => el.scrollTo(0, top)", top)
+        assert main.evaluate("el => el.scrollTop") == top  # the form is longer than the screen
+        wait_on_screen(page, generate_button(page))
+
+
+@pytest.mark.parametrize("keys", ["Control+Enter", "Meta+Enter"])
+@screenshot_on_failure
+def test_ctrl_enter_in_the_prompt_queues_a_job(browser, app, keys):
+    page = browser.page(app, "/", viewport=DESKTOP)
+    prompt = f"A paper boat on a rain puddle, sent with the keyboard ({secrets.token_hex(4)})"
+    box = prompt_box(page)
+    box.click()
+    box.type(prompt, delay=0)
+    box.press(keys)
+    # The job's card shows the typed prompt: the submit saw the value the key press committed.
+    card_text = page.locator('[data-testid="stText"]').get_by_text(prompt, exact=True)
+    expect(card_text).to_have_count(1, timeout=30_000)
+    expect(page.get_by_text(ACTIVE_OR_DONE).first).to_be_visible(timeout=30_000)
+    assert_no_traceback(browser, page)
+
+
+def break_provider_settings(page) -> None:
+    """Type invalid JSON into Advanced -> providerSettings, close Advanced again and go back to the top."""
+    advanced = page.locator('[data-testid="stExpander"]').filter(has_text="Advanced").first
+    advanced.locator("summary").click()
+    box = advanced.get_by_role("textbox", name=re.compile(r"providerSettings|Provider settings"))
+    box.fill('{"klingai": {')
+    box.press("Tab")  # commits the value
+    page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]').wait_for(state="attached")
+    advanced.locator("summary").click()
+    expect(box).to_be_hidden()
+    prompt_box(page).fill("A valid prompt about a quiet harbour at dawn")
+    prompt_box(page).press("Tab")
+    page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]').wait_for(state="attached")
+
+
+@screenshot_on_failure
+def test_an_error_in_a_closed_section_opens_it(browser, app):
+    page = browser.page(app, "/", viewport=DESKTOP)
+    break_provider_settings(page)
+    click_generate(page)
+    advanced = page.locator('[data-testid="stExpander"]').filter(has_text="Advanced").first
+    message = advanced.locator('[data-testid="stAlertContentError"]').first
+    expect(message).to_be_visible()
+    expect(message).to_contain_text("JSON")
+
+
+@screenshot_on_failure
+def test_the_summary_names_each_field_to_fix(browser, app):
+    page = browser.page(app, "/", viewport=DESKTOP)
+    prompt_box(page).fill("")
+    click_generate(page)
+    expect(page.get_by_text("Nothing was sent. Fix: Prompt.", exact=True)).to_be_visible()
+    break_provider_settings(page)
+    prompt_box(page).fill("")
+    prompt_box(page).press("Tab")
+    click_generate(page)
+    expect(page.get_by_text("Nothing was sent. Fix: Prompt, Provider settings.", exact=True)).to_be_visible()
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["1440x900", "390x844"])
+@screenshot_on_failure
+def test_the_first_error_is_scrolled_into_view(browser, app, viewport):
+    page = browser.page(app, "/", viewport=viewport)
+    break_provider_settings(page)
+    page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]').scrollTo(0, 0)")
+    advanced = page.locator('[data-testid="stExpander"]').filter(has_text="Advanced").first
+    message = advanced.locator('[data-testid="stAlertContentError"]').first
+    expect(message).to_have_count(0)
+    click_generate(page)
+    expect(message).to_have_count(1)
+    wait_on_screen(page, message)
+    page.wait_for_timeout(1500)
+    assert on_screen(message), "the message moved out of view again"  # (not just passed through it)
+    assert_no_traceback(browser, page)
+
+
+@screenshot_on_failure
+def test_a_prompt_error_is_scrolled_into_view_on_a_phone(browser, app):
+    page = browser.page(app, "/", viewport=PHONE)
+    message = page.locator('[data-testid="stAlertContentError"]').filter(has_text="prompt").first
+    click_generate(page)  # an empty prompt
+    expect(message).to_have_count(1)
+    wait_on_screen(page, message)
+    page.wait_for_timeout(1500)
+    assert on_screen(message), "the message moved out of view again"
