@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 import secrets
+import time
 from typing import Callable
 
 import pandas as pd
@@ -14,6 +15,7 @@ from lib import form as F
 from lib import jobstate as js
 from lib import sweep as S
 from lib.catalog import Model
+from lib.runtime import DOUBLE_SUBMIT_SECONDS
 from lib.spend import SpendCapExceeded
 from lib.store import DuplicateSubmit
 from lib.studio import Studio
@@ -230,6 +232,11 @@ def _confirm(s: Studio, plan: S.Plan, name: str, axes: S.Axes, model: Model) -> 
 def _queue(s: Studio, plan: S.Plan, name: str, axes: S.Axes, model: Model) -> None:
     """All of the grid as queued jobs of one sweep, or none of it (the spend caps decide together)."""
     ss = st.session_state
+    # The store refuses the same requests again within moments, but after a queue "4 random" draws new
+    # seeds: a double click would be a new grid to it. So this session refuses a second sweep that soon.
+    if time.monotonic() - ss.get("sw_queued_at", -DOUBLE_SUBMIT_SECONDS) < DOUBLE_SUBMIT_SECONDS:
+        ss["sw_outcome"] = (False, "Nothing more was queued: a sweep was queued moments ago and is in your jobs.")
+        return
     spec = {**axes.spec(), "form_model": F.model_air(model, ss), "estimated_usd": plan.usd,
             "unknown_prices": plan.unknown}
     try:
@@ -240,6 +247,7 @@ def _queue(s: Studio, plan: S.Plan, name: str, axes: S.Axes, model: Model) -> No
     except DuplicateSubmit:
         ss["sw_outcome"] = (False, "Nothing was queued: these jobs were queued moments ago and are in your jobs.")
         return
+    ss["sw_queued_at"] = time.monotonic()
     ss["sw_outcome"] = (True, f"Queued {_jobs(len(jobs))} as the sweep “{name}”.")
     ss["sw_last"] = (sweep.sweep_id, sweep.name)
     ss["sw_rng"] = secrets.randbits(32)  # the next "4 random" draws new seeds

@@ -359,9 +359,9 @@ def confirm_delete(s: Studio, job) -> None:
 def show_flash() -> None:
     """Messages left for this page: what was deleted, which jobs finished meanwhile."""
     if st.session_state.get("flash"):
-        st.toast(st.session_state.pop("flash"), icon=":material/delete:")
+        st.toast(plain(st.session_state.pop("flash")), icon=":material/delete:")
     for prompt in st.session_state.pop("finished_toasts", []):
-        st.toast(f"Finished: {prompt[:80]}", icon=":material/check_circle:")
+        st.toast(plain(f"Finished: {prompt[:80]}"), icon=":material/check_circle:")
 
 
 def tab_title(s: Studio) -> str:
@@ -407,17 +407,6 @@ def live_jobs(s: Studio, *, compact: bool = False, limit: int = 6) -> None:
 
 
 # -- history ------------------------------------------------------------------------------------------
-
-def history_frame(s: Studio):
-    """The workspace's job history as a DataFrame kept in session state, re-read from the store only
-    when a job changed."""
-    version = s.store.version(s.workspace)
-    if st.session_state.get("history_version") != (s.workspace, version):
-        names = {sweep.sweep_id: sweep.name for sweep in s.store.sweeps(s.workspace)}
-        st.session_state["history_df"] = shape(s.store.frame(s.workspace), names)
-        st.session_state["history_version"] = (s.workspace, version)
-    return st.session_state["history_df"]
-
 
 def workspace_params(s: Studio) -> dict:
     """Query parameters a link must carry to open in the same workspace (per-user mode only)."""

@@ -64,7 +64,7 @@ def break_the_form(page) -> None:
     Generate pressed from the top of the page."""
     advanced = page.locator('[data-testid="stExpander"]').filter(has_text="Advanced").first
     advanced.locator("summary").click()
-    box = advanced.get_by_role("textbox", name="providerSettings (JSON)")
+    box = advanced.get_by_role("textbox", name="Provider settings (JSON)")
     box.fill('{"klingai": {')
     box.press("Tab")
     settle(page)

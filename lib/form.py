@@ -180,7 +180,7 @@ def _control(name: str, spec: dict) -> Control:
     if "array" in types:
         return Control(name, key, "json_list", f"{text} (JSON list)", required=required)
     if "object" in types or kind_of is None:
-        return Control(name, key, "json_object", f"{name} (JSON)", required=required)
+        return Control(name, key, "json_object", f"{text} (JSON)", required=required)
     return Control(name, key, "text", text, required=required)
 
 

@@ -49,35 +49,6 @@ def shape(raw: pd.DataFrame, sweep_names: dict[str, str] | None = None) -> pd.Da
     return df.reset_index(drop=True)
 
 
-def tag_set(tags: str) -> set[str]:
-    return {t.strip() for t in tags.split(",") if t.strip()}
-
-
-def filter_jobs(df: pd.DataFrame, *, statuses=(), models=(), text: str = "", favourite: bool = False, tags=(),
-                sweeps=(), min_rating: int | None = None) -> pd.DataFrame:
-    """Rows matching every filter given; `tags` matches jobs carrying all of them, `sweeps` by id."""
-    mask = pd.Series(True, index=df.index)
-    if favourite:
-        mask &= df["favourite"].astype(bool)
-    if tags:
-        wanted = {t.strip().lower() for t in tags}
-        mask &= df["tags"].map(lambda t: wanted <= tag_set(t))
-    if sweeps:
-        mask &= df["sweep_id"].isin(sweeps)
-    if min_rating:
-        mask &= df["rating"].fillna(0) >= min_rating
-    if statuses:
-        mask &= df["status"].isin(statuses)
-    if models:
-        mask &= df["model"].isin(models)
-    if text.strip():
-        needle = text.strip()
-        mask &= (df["prompt"].str.contains(needle, case=False, regex=False)
-                 | df["task_uuid"].str.contains(needle, case=False, regex=False)
-                 | df["note"].str.contains(needle, case=False, regex=False))
-    return df[mask]
-
-
 def _defuse_formula(value):
     # A cell starting with one of these runs as a formula when the CSV is opened in a spreadsheet.
     if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):

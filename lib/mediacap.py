@@ -68,6 +68,8 @@ def _evict(store: JobStore, media_dir: Path, task_uuid: str, tries: int = 3) -> 
             if result.get("file"):
                 files.append(result.pop("file"))
                 result["evicted"] = True
+                if result.get("poster"):
+                    files.append(result.pop("poster"))
             results.append(result)
         if not files:
             return None

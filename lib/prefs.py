@@ -29,11 +29,11 @@ MAX_DRAFT_CHARS = 8_000
 MAX_DRAFT_JSON = 64_000  # decompressed; a bound against a crafted "zip bomb" in the link
 MAX_COOKIE_CHARS = 512
 MAX_TEXT = 20_000  # prompts and JSON settings
-MAX_SHORT = 2_000  # URLs, an AIR id, a seed
+MAX_SHORT = 2_000  # URLs
 # Where results go: kept in the session's own copy of a draft, never in (or taken from) a link.
 DESTINATIONS = frozenset({"f_webhook", "f_upload"})
 QUALITY = (20, 99)  # the Quality slider's range on Generate
-RESULTS = (1, 4)
+RESULTS = (1, 4)  # the Number of videos box on Generate
 
 
 # -- checks for one value ----------------------------------------------------------------------------
@@ -83,7 +83,7 @@ def _duration(value):
 _FIELDS = {
     "f_custom_air": _text(200),
     "f_prompt": _text(MAX_TEXT), "f_negative": _text(MAX_TEXT),
-    "f_size": _size, "f_resolution": _text(20), "f_duration": _duration, "f_fps": _whole(1, 240),
+    "f_size": _size, "f_width": _whole(1, 20_000), "f_height": _whole(1, 20_000), "f_resolution": _text(20), "f_duration": _duration, "f_fps": _whole(1, 240),
     "f_seed_on": _flag, "f_seed": _text(40), "f_cfg_on": _flag, "f_cfg": _real(-1_000, 1_000),
     "f_results": _whole(*RESULTS), "f_quality": _whole(*QUALITY), "f_audio": _flag,
     "f_webhook": _text(MAX_SHORT), "f_ttl": _whole(0, 10_000_000), "f_cost": _flag,

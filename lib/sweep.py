@@ -15,11 +15,12 @@ import json
 import math
 import random
 import re
+import uuid
 from dataclasses import dataclass, replace
 from typing import Mapping
 
 from . import form as F
-from . import pricing
+from . import pricing, spend
 from .catalog import Catalog, Model
 from .errors import InvalidRequest, problem
 from .request import build_task
@@ -486,7 +487,8 @@ class Plan:
 
     @property
     def needs_confirmation(self) -> bool:
-        return self.usd > self.confirm_above_usd or self.unknown > 0
+        # 0 means "always ask", even for a sweep that costs nothing.
+        return self.usd > self.confirm_above_usd or self.unknown > 0 or self.confirm_above_usd <= 0
 
     def tasks(self) -> list[dict]:
         return [c.task for c in self.cells if c.task is not None]
@@ -535,7 +537,7 @@ def _with_merged(cell: Cell, numbers: list[int]) -> Cell:
 
 # -- words -------------------------------------------------------------------------------------------
 
-def summary(plan: Plan, *, demo: bool) -> str:
+def summary(plan: "Plan | Repeat", *, demo: bool) -> str:
     """"12 jobs, about $3.40" (+ how many have no known price), the way the form words a price."""
     jobs = f"{plan.jobs} job" + ("" if plan.jobs == 1 else "s")
     if plan.unknown == plan.jobs:
@@ -544,6 +546,24 @@ def summary(plan: Plan, *, demo: bool) -> str:
     if plan.unknown:
         text += f" · {plan.unknown} with price unknown (not in the total)"
     return text
+
+
+@dataclass(frozen=True)
+class Repeat:
+    """A finished sweep's tasks queued again: fresh taskUUIDs, and what they are estimated to cost."""
+    tasks: tuple[dict, ...]
+    usd: float
+    unknown: int
+
+    @property
+    def jobs(self) -> int:
+        return len(self.tasks)
+
+
+def repeat(tasks, catalog: Catalog) -> Repeat:
+    fresh = tuple({**task, "taskUUID": str(uuid.uuid4())} for task in tasks)
+    costs = [spend.estimate(catalog.get(t.get("model", "")), t) for t in fresh]
+    return Repeat(fresh, sum(c for c in costs if c is not None), sum(c is None for c in costs))
 
 
 def default_name(axes: Axes, catalog: Catalog) -> str:

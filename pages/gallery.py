@@ -4,7 +4,6 @@ compare or delete."""
 from pathlib import Path
 
 import streamlit as st
-from streamlit.errors import StreamlitAPIException
 
 import studio_ui as ui
 from lib.jobquery import JobFilter
@@ -104,11 +103,8 @@ def selection_bar() -> None:
     words, compare, delete, clear = bar.columns([3, 2, 2, 1])
     words.markdown(f"**{len(chosen_uuids)} selected**")
     if COMPARE_MIN <= len(chosen_uuids) <= COMPARE_MAX:
-        try:
-            compare.page_link("pages/compare.py", label="Compare", icon=":material/compare:",
-                              query_params={"jobs": ",".join(chosen_uuids), **ui.workspace_params(s)})
-        except StreamlitAPIException:  # the Compare page is not part of this app (yet)
-            compare.caption("Compare is not available in this version.")
+        compare.page_link("pages/compare.py", label="Compare", icon=":material/compare:",
+                          query_params={"jobs": ",".join(chosen_uuids), **ui.workspace_params(s)})
     else:
         compare.caption(f"Select {COMPARE_MIN} to {COMPARE_MAX} videos to compare them.")
     if delete.button("Delete selected", icon=":material/delete:", key="g_delete",
@@ -164,7 +160,7 @@ def tile(row) -> None:
         else:
             poster(row)
         st.text(row["prompt"] if len(row["prompt"]) < 160 else row["prompt"][:160] + "…")
-        st.caption(model_name(row["model"]) + (f" · {ui.plain(row['tags'])}" if row["tags"] else ""))
+        st.caption(ui.plain(model_name(row["model"])) + (f" · {ui.plain(row['tags'])}" if row["tags"] else ""))
         star, play, pick, details = st.columns([1, 2, 2, 2], vertical_alignment="center")
         faved = bool(row["favourite"])
         star.button("★" if faved else "☆", key=f"g_star-{task_uuid}", type="tertiary", on_click=_star,

@@ -7,7 +7,7 @@ import streamlit as st
 
 from lib import field_messages as FM
 from lib import form as F
-from lib import pricing
+from lib import pricing, prefs
 from lib.catalog import Model
 from lib.catalog_schema import lookup
 from lib.errors import InvalidRequest
@@ -326,9 +326,9 @@ with form:
     media_inputs(model, lay)
 
     left, mid, right = st.columns(3)
-    left.number_input("Number of videos", min_value=1, max_value=4, key="f_results")
+    left.number_input("Number of videos", *prefs.RESULTS, key="f_results")
     mid.selectbox("Format", list(s.catalog.generic.output_formats), key="f_format")
-    right.slider("Quality", 20, 99, key="f_quality")
+    right.slider("Quality", *prefs.QUALITY, key="f_quality")
     errs("numberResults", "outputFormat", "outputQuality")
     if lay.audio:
         st.toggle("Audio", key="f_audio", help="Generate a soundtrack with the video (priced higher where "

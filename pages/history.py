@@ -1,10 +1,10 @@
 """History: every job of this workspace, newest first; filters, details, re-run, delete, export."""
 import json
-import uuid
 
 import streamlit as st
 
 from lib import jobquery, jobstate as js
+from lib import sweep as S
 from lib.spend import SpendCapExceeded
 from lib.store import DuplicateSubmit
 from lib.history import to_csv, to_json
@@ -28,18 +28,36 @@ def sweep_actions(s, view, sweep) -> None:
         st.session_state["flash"] = f"Cancelled {cancelled} queued job(s) of “{sweep.name}”."
         st.rerun()
     if again.button("Re-run sweep", key=f"rerun-sweep-{sweep.sweep_id}", icon="🔁",
-                    help="Queues every job of this sweep again, with new task ids, as a new sweep."):
-        tasks = [{**task, "taskUUID": str(uuid.uuid4())} for task in jobquery.sweep_tasks(s.store, s.workspace, sweep.sweep_id)]
+                    help="Asks first; queues every job of this sweep again, with new task ids, as a new sweep."):
+        st.session_state["h_rerun_sweep"] = sweep.sweep_id
+    if st.session_state.get("h_rerun_sweep") == sweep.sweep_id:
+        confirm_rerun(s, sweep)
+
+
+def _drop_rerun_question() -> None:
+    st.session_state.pop("h_rerun_sweep", None)
+
+
+@st.dialog("Re-run this sweep?", on_dismiss=_drop_rerun_question)
+def confirm_rerun(s, sweep) -> None:
+    """A whole sweep again is a batch of paid jobs: always said in numbers and asked first."""
+    again = S.repeat(jobquery.sweep_tasks(s.store, s.workspace, sweep.sweep_id), s.catalog)
+    st.markdown(f"**{ui.plain(sweep.name)}** again: " + ui.plain(S.summary(again, demo=s.demo)))
+    yes, no = st.columns(2)
+    if yes.button(f"Queue {again.jobs} job(s)", type="primary", key="h_rerun_yes"):
+        _drop_rerun_question()
         try:
-            new, jobs = s.submit_sweep(f"{sweep.name} (re-run)"[:120], tasks, sweep.spec)
+            new, jobs = s.submit_sweep(f"{sweep.name} (re-run)"[:120], list(again.tasks), sweep.spec)
         except SpendCapExceeded as exc:
-            st.error(ui.plain(str(exc)), icon="💸")
-            return
+            st.session_state["flash"] = f"Nothing was queued: {exc}"
         except DuplicateSubmit:
-            st.warning("These jobs were queued a moment ago; nothing was queued twice.")
-            return
-        st.session_state["flash"] = f"Queued {len(jobs)} job(s) as “{new.name}”."
-        st.session_state["h_sweep_next"] = new.sweep_id  # the filter shows the new sweep (set before it is drawn)
+            st.session_state["flash"] = "These jobs were queued a moment ago; nothing was queued twice."
+        else:
+            st.session_state["flash"] = f"Queued {len(jobs)} job(s) as “{new.name}”."
+            st.session_state["h_sweep_next"] = new.sweep_id  # the filter shows the new sweep (set before it is drawn)
+        st.rerun()
+    if no.button("Not now", key="h_rerun_no"):
+        _drop_rerun_question()
         st.rerun()
 
 

@@ -15,7 +15,9 @@ from starlette.applications import Starlette
 from conftest import TEST_KEY, free_port, video_task, wait_for
 from lib import jobstate
 from lib.db import Database
-from lib.history import filter_jobs, shape
+from lib import jobquery
+from lib.history import shape
+from lib.jobquery import JobFilter
 from lib.media import video_routes
 from lib.posters import make_poster
 from lib.simulator.render import render_mp4
@@ -157,13 +159,17 @@ def test_history_frame_carries_marks_and_sweep_names(store):
     store.annotate(a.task_uuid, "ws-a", favourite=True, rating=5, tags=["sunset", "wide"], note="keeper")
     store.annotate(b.task_uuid, "ws-a", tags=["sunset"])
     df = shape(store.frame("ws-a"), {s.sweep_id: s.name for s in store.sweeps("ws-a")})
+
+    def filter_jobs(_, **marks):
+        return jobquery.rows(store, "ws-a", JobFilter(**marks))
+
     row = df.set_index("task_uuid").loc[a.task_uuid]
     assert (row["sweep"], bool(row["favourite"]), row["rating"], row["tags"], row["note"]) == \
         ("Light study", True, 5, "sunset, wide", "keeper")
     assert set(filter_jobs(df, favourite=True)["task_uuid"]) == {a.task_uuid}
-    assert set(filter_jobs(df, tags=["sunset"])["task_uuid"]) == {a.task_uuid, b.task_uuid}
-    assert set(filter_jobs(df, tags=["sunset", "wide"])["task_uuid"]) == {a.task_uuid}
-    assert set(filter_jobs(df, sweeps=[sweep.sweep_id])["task_uuid"]) == {a.task_uuid, b.task_uuid}
+    assert set(filter_jobs(df, tags=("sunset",))["task_uuid"]) == {a.task_uuid, b.task_uuid}
+    assert set(filter_jobs(df, tags=("sunset", "wide"))["task_uuid"]) == {a.task_uuid}
+    assert set(filter_jobs(df, sweeps=(sweep.sweep_id,))["task_uuid"]) == {a.task_uuid, b.task_uuid}
     assert set(filter_jobs(df, min_rating=4)["task_uuid"]) == {a.task_uuid}
     assert set(filter_jobs(df, text="keeper")["task_uuid"]) == {a.task_uuid}
     assert loose.task_uuid in set(df["task_uuid"])

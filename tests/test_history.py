@@ -10,7 +10,9 @@ import pandas as pd
 import pytest
 
 from conftest import TEST_KEY, force, video_task
-from lib.history import EXPORT_COLUMNS, filter_jobs, shape, to_csv, to_json
+from lib import jobquery
+from lib.history import EXPORT_COLUMNS, shape, to_csv, to_json
+from lib.jobquery import JobFilter
 from lib.store import JobStore
 from lib.keys import key_id
 from lib.runtime import Runtime
@@ -67,6 +69,12 @@ def df(store, jobs):
     return shape(store.frame(WS))
 
 
+def filtered(store, *, statuses=(), models=(), text=""):
+    """History's filters, as the page asks the database for them."""
+    f = JobFilter(statuses=tuple(statuses), models=tuple(models), text=text)
+    return shape(jobquery.rows(store, WS, f))
+
+
 def test_shape_columns_and_order(df, jobs):
     assert list(df.columns) == SHAPED_COLUMNS
     assert not set(INTERNAL) & set(df.columns)
@@ -103,56 +111,56 @@ def test_shape_of_an_empty_history(store):
     empty = shape(store.frame(WS))
     assert empty.empty
     assert list(empty.columns) == SHAPED_COLUMNS
-    assert filter_jobs(empty, statuses=["success"], text="x").empty
+    assert filtered(store, statuses=["success"], text="x").empty
     assert json.loads(to_json(empty)) == []
     assert to_csv(empty).decode().strip() == ",".join(EXPORT_COLUMNS)
 
 
-def test_filter_nothing_keeps_everything(df):
-    assert len(filter_jobs(df)) == 4
-    assert len(filter_jobs(df, statuses=[], models=[], text="   ")) == 4
+def test_filter_nothing_keeps_everything(store, jobs):
+    assert len(filtered(store)) == 4
+    assert len(filtered(store, statuses=[], models=[], text="   ")) == 4
 
 
-def test_filter_by_status(df, jobs):
-    assert list(filter_jobs(df, statuses=["success"])["task_uuid"]) == [jobs["fox"]]
-    assert set(filter_jobs(df, statuses=["error", "timeout"])["task_uuid"]) == {jobs["whale"], jobs["city"]}
-    assert filter_jobs(df, statuses=["queued"]).empty
+def test_filter_by_status(store, jobs):
+    assert list(filtered(store, statuses=["success"])["task_uuid"]) == [jobs["fox"]]
+    assert set(filtered(store, statuses=["error", "timeout"])["task_uuid"]) == {jobs["whale"], jobs["city"]}
+    assert filtered(store, statuses=["queued"]).empty
 
 
-def test_filter_by_model(df, jobs):
-    assert set(filter_jobs(df, models=["klingai:5@3"])["task_uuid"]) == {jobs["whale"], jobs["cat"]}
-    assert set(filter_jobs(df, models=["klingai:5@3", "runware:108@22"])["task_uuid"]) == set(jobs.values())
+def test_filter_by_model(store, jobs):
+    assert set(filtered(store, models=["klingai:5@3"])["task_uuid"]) == {jobs["whale"], jobs["cat"]}
+    assert set(filtered(store, models=["klingai:5@3", "runware:108@22"])["task_uuid"]) == set(jobs.values())
 
 
-def test_filter_by_text_is_case_insensitive(df, jobs):
-    assert list(filter_jobs(df, text="fox")["task_uuid"]) == [jobs["fox"]]
-    assert list(filter_jobs(df, text="  RED fox ")["task_uuid"]) == [jobs["fox"]]
-    assert list(filter_jobs(df, text="WHALE")["task_uuid"]) == [jobs["whale"]]
+def test_filter_by_text_is_case_insensitive(store, jobs):
+    assert list(filtered(store, text="fox")["task_uuid"]) == [jobs["fox"]]
+    assert list(filtered(store, text="  RED fox ")["task_uuid"]) == [jobs["fox"]]
+    assert list(filtered(store, text="WHALE")["task_uuid"]) == [jobs["whale"]]
 
 
 @pytest.mark.parametrize("needle, expected", [
     ("(", ["fox"]), ("(golden hour)", ["fox"]), ("[deep", ["whale"]), ("[", ["whale"]), (".*", ["city"]),
     ("\\", []), ("*", ["city"]), ("+", []), ("?", []), ("|", []), (", sleeping", ["cat"]),
 ])
-def test_filter_text_is_literal_not_regex(df, jobs, needle, expected):
-    shown = filter_jobs(df, text=needle)
+def test_filter_text_is_literal_not_regex(store, jobs, needle, expected):
+    shown = filtered(store, text=needle)
     assert set(shown["task_uuid"]) == {jobs[name] for name in expected}
 
 
-def test_filter_by_task_uuid(df, jobs):
+def test_filter_by_task_uuid(store, jobs):
     uuid = jobs["city"]
-    assert list(filter_jobs(df, text=uuid)["task_uuid"]) == [uuid]
-    assert list(filter_jobs(df, text=uuid[:13].upper())["task_uuid"]) == [uuid]
+    assert list(filtered(store, text=uuid)["task_uuid"]) == [uuid]
+    assert list(filtered(store, text=uuid[:13].upper())["task_uuid"]) == [uuid]
 
 
-def test_filters_combine(df, jobs):
-    shown = filter_jobs(df, statuses=["error", "processing"], models=["klingai:5@3"], text="cat")
+def test_filters_combine(store, jobs):
+    shown = filtered(store, statuses=["error", "processing"], models=["klingai:5@3"], text="cat")
     assert list(shown["task_uuid"]) == [jobs["cat"]]
-    assert filter_jobs(df, statuses=["success"], models=["klingai:5@3"]).empty
+    assert filtered(store, statuses=["success"], models=["klingai:5@3"]).empty
 
 
-def test_filter_keeps_columns_and_order(df, jobs):
-    shown = filter_jobs(df, models=["klingai:5@3"])
+def test_filter_keeps_columns_and_order(df, store, jobs):
+    shown = filtered(store, models=["klingai:5@3"])
     assert list(shown.columns) == list(df.columns)
     assert list(shown["task_uuid"]) == [jobs["cat"], jobs["whale"]]
 
@@ -186,8 +194,8 @@ def test_json_export_parses(df, jobs):
     assert fox["cost"] == pytest.approx(0.2)
 
 
-def test_exports_of_a_filtered_frame(df, jobs):
-    shown = filter_jobs(df, statuses=["error"])
+def test_exports_of_a_filtered_frame(store, jobs):
+    shown = filtered(store, statuses=["error"])
     assert [r["task_uuid"] for r in json.loads(to_json(shown))] == [jobs["whale"]]
     assert len(list(csv.DictReader(io.StringIO(to_csv(shown).decode())))) == 1
 

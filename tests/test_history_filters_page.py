@@ -75,7 +75,7 @@ def test_cancel_queued_cancels_that_sweeps_queued_jobs_only(marked, data_dir):
     statuses = [job.status for job in store.sweep_jobs(marked["sweep"].sweep_id, WS)]
     assert statuses == ["cancelled"] * 3
     assert store.get(other.task_uuid).status == "queued"
-    assert [t.value for t in at.toast] == ["Cancelled 3 queued job(s) of “Lighthouse seeds”."]
+    assert [t.value.replace("\\", "") for t in at.toast] == ["Cancelled 3 queued job(s) of “Lighthouse seeds”."]
 
 
 def test_rerun_sweep_queues_its_tasks_again_as_a_new_sweep(marked, data_dir):
@@ -85,6 +85,7 @@ def test_rerun_sweep_queues_its_tasks_again_as_a_new_sweep(marked, data_dir):
     at.selectbox(key="h_sweep").set_value(marked["sweep"].sweep_id)
     run(at)
     click(at, "Re-run sweep")
+    click(at, "Queue 3 job(s)")
     [new] = [s for s in store.sweeps(WS) if s.sweep_id != marked["sweep"].sweep_id]
     assert new.name == "Lighthouse seeds (re-run)" and new.spec == {"vary": "seed"}
     jobs = store.sweep_jobs(new.sweep_id, WS)
@@ -94,6 +95,18 @@ def test_rerun_sweep_queues_its_tasks_again_as_a_new_sweep(marked, data_dir):
     # Queued in this session's own (demo) scope, and the filter now shows the new sweep.
     assert {(j.api_url, j.key_id) for j in jobs} == {(demo.DEMO_LABEL, key_id(demo.DEMO_KEY))}
     assert at.selectbox(key="h_sweep").value == new.sweep_id
+
+
+def test_rerun_sweep_asks_first_with_the_count_and_price(marked, data_dir):
+    store = store_for(data_dir)
+    at = open_page("pages/history.py")
+    at.selectbox(key="h_sweep").set_value(marked["sweep"].sweep_id)
+    run(at)
+    click(at, "Re-run sweep")
+    assert any("again: 3 jobs, price unknown" in m.value for m in at.markdown)
+    assert len(store.sweeps(WS)) == 1  # nothing queued while the question is open
+    click(at, "Not now")
+    assert len(store.sweeps(WS)) == 1 and store.count() == 6
 
 
 def test_rerun_right_after_queueing_is_not_queued_twice(data_dir):
@@ -106,8 +119,9 @@ def test_rerun_right_after_queueing_is_not_queued_twice(data_dir):
     at.selectbox(key="h_sweep").set_value(sweep.sweep_id)
     run(at)
     click(at, "Re-run sweep")
+    click(at, "Queue 1 job(s)")
     assert [s.name for s in store.sweeps(WS)] == ["Fresh"]
-    assert any("nothing was queued twice" in w.value for w in at.warning)
+    assert any("nothing was queued twice" in t.value for t in at.toast)
 
 
 def test_only_one_page_of_rows_goes_to_the_table(data_dir):

@@ -62,6 +62,17 @@ def test_an_evicted_result_says_so(store, tmp_path):
     assert store.get(uuid).status == "success"
 
 
+def test_a_removed_video_takes_its_poster_with_it(store, tmp_path):
+    """Posters count toward the cap too: one left behind could never be freed."""
+    media = tmp_path / "media"
+    uuid = job_with_file(store, media, age=10)
+    (media / f"{uuid}-0.jpg").write_bytes(b"\xff\xd8" + b"\0" * 1000)
+    force(store, uuid, results=[{"videoUUID": "v", "file": f"{uuid}-0.mp4", "poster": f"{uuid}-0.jpg"}])
+    job_with_file(store, media)
+    assert mediacap.enforce(store, media, MB) == [uuid]
+    assert not (media / f"{uuid}-0.jpg").exists() and "poster" not in store.get(uuid).results[0]
+
+
 def test_files_of_unfinished_jobs_are_never_removed(store, tmp_path):
     media = tmp_path / "media"
     downloading = job_with_file(store, media, status="downloading")

@@ -170,6 +170,15 @@ def test_random_seeds_queued_are_the_ones_previewed(data_dir):
     assert {str(j.task["seed"]) for j in jobs(data_dir)} == previewed and len(previewed) == 3
 
 
+def test_a_second_click_right_after_queueing_random_seeds_queues_nothing(data_dir):
+    """After a queue, "2 random" draws new seeds: the store would see new requests, so the panel itself
+    refuses a second sweep within the double-submit window (a double click)."""
+    at = queue(sweep(generate_page(CHEAP), seeds="2 random"))
+    queue(at)
+    assert len(jobs(data_dir)) == 2 and len(store_for(data_dir).sweeps("local")) == 1
+    assert any("queued moments ago" in unescape(e.value) for e in at.error)
+
+
 def test_a_spend_cap_refuses_the_whole_sweep(data_dir, monkeypatch, simulator):
     monkeypatch.setenv("RUNWARE_API_KEY", "rw-test-sweep-key-0123456789")
     monkeypatch.setenv("RUNWARE_API_URL", simulator.url)
