@@ -53,6 +53,8 @@ limits = {
     "Daily spend cap per workspace": (f"${cfg.workspace_daily_budget_usd:.2f} per UTC day, {capped}"
                                       if cfg.workspace_daily_budget_usd else "off"),
     "Media folder cap": f"{cfg.max_media_gb:g} GB (oldest local copies removed past it)" if cfg.max_media_gb else "off",
+    "Sweeps ask first": (f"above ${cfg.confirm_above_usd:.2f}, or with any price unknown" if cfg.confirm_above_usd > 0
+                         else "always"),
     "Polling interval": f"{cfg.poll_interval_min:g}-{cfg.poll_interval_max:g} s",
     "Job timeout": f"{cfg.job_timeout:g} s (a job still running then can be re-checked)",
 }

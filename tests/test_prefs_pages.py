@@ -209,9 +209,10 @@ def test_settings_show_the_limits_a_user_can_hit(data_dir, monkeypatch):
     monkeypatch.setenv("STUDIO_MAX_IN_FLIGHT", "3")
     monkeypatch.setenv("STUDIO_DAILY_BUDGET_USD", "12.5")
     monkeypatch.setenv("STUDIO_JOB_TIMEOUT", "321")
+    monkeypatch.setenv("STUDIO_CONFIRM_ABOVE_USD", "2.5")
     text = limits_table(open_page("pages/settings.py"))
     for expected in ("up to 4", "up to 7 MB each", "of 3 (more jobs wait", "$12.50 per UTC day",
-                     "321 s", "in the last minute"):
+                     "321 s", "in the last minute", "above $2.50, or with any price unknown"):
         assert expected in text
 
 
