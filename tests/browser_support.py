@@ -15,6 +15,8 @@ import urllib.request
 from pathlib import Path
 from urllib.parse import urlparse
 
+import pytest
+
 from conftest import free_port
 
 REPO = Path(__file__).resolve().parents[1]
@@ -275,3 +277,26 @@ def screenshot_on_failure(test):
                     exc.add_note("screenshots: " + ", ".join(shots))
             raise
     return wrapper
+
+
+sync_api = pytest.importorskip("playwright.sync_api", reason="browser tests need Playwright for Python")
+
+
+# -- fixtures: test modules import these (`from browser_support import browser, chromium`) ------------
+
+@pytest.fixture(scope="module")
+def chromium():
+    """One headless Chromium per test module: starting one takes a second or more."""
+    with sync_api.sync_playwright() as p:
+        launched = Browser(p)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def browser(chromium):
+    """The module's Chromium, with fresh contexts for each test and its traceback reports reset."""
+    chromium.tracebacks.clear()
+    chromium.page_errors.clear()
+    yield chromium
+    chromium.close_contexts()

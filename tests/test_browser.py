@@ -18,9 +18,10 @@ from urllib.request import urlopen
 
 import pytest
 
-from browser_support import (CHROMIUM, WAIT_MS, AppServer, Browser, SimulatorProcess, assert_no_traceback,
+from browser_support import (CHROMIUM, WAIT_MS, AppServer, SimulatorProcess, assert_no_traceback,
                              body_text, goto, port_open, screenshot_on_failure, task_uuid_from_src, video_info,
                              wait_rendered)
+from browser_support import browser, chromium  # noqa: F401  (fixtures)
 
 if not Path(CHROMIUM).is_file():
     pytest.skip(f"browser tests need Debian's Chromium at {CHROMIUM} (apt-get install chromium); "
@@ -36,23 +37,6 @@ DEFAULT_DURATION = 5  # the default model (Kling 2.1 Master) at its default 5 s
 
 
 # -- fixtures -----------------------------------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def _chromium():
-    with sync_api.sync_playwright() as p:
-        browser = Browser(p)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def browser(_chromium):
-    """The module's Chromium, with fresh contexts for each test and its traceback reports reset."""
-    _chromium.tracebacks.clear()
-    _chromium.page_errors.clear()
-    yield _chromium
-    _chromium.close_contexts()
-
 
 @pytest.fixture(scope="module")
 def demo_app(tmp_path_factory):

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from browser_support import CHROMIUM, WAIT_MS, AppServer, Browser, assert_no_traceback, goto, screenshot_on_failure
+from browser_support import CHROMIUM, WAIT_MS, AppServer, assert_no_traceback, goto, screenshot_on_failure
+from browser_support import browser, chromium  # noqa: F401  (fixtures)
 from conftest import wait_for
 from lib.store import JobStore
 
@@ -29,14 +30,6 @@ IN_STEP_JS = f"""a => {{ const vs = Array.from(document.querySelectorAll('{VIDEO
         && Math.max(...ts) - Math.min(...ts) <= a.spread && Math.min(...ts) > a.after; }}"""
 READY_JS = f"""n => {{ const vs = document.querySelectorAll('{VIDEOS}');
     return vs.length === n && Array.from(vs).every(v => v.readyState >= 3); }}"""
-
-
-@pytest.fixture
-def browser():
-    with sync_api.sync_playwright() as p:
-        chromium = Browser(p)
-        yield chromium
-        chromium.close()
 
 
 def settle(page) -> None:

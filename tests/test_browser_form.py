@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from browser_support import CHROMIUM, AppServer, Browser, assert_no_traceback, screenshot_on_failure
+from browser_support import CHROMIUM, AppServer, assert_no_traceback, screenshot_on_failure
+from browser_support import browser, chromium  # noqa: F401  (fixtures)
 
 if not Path(CHROMIUM).is_file():
     pytest.skip(f"browser tests need Debian's Chromium at {CHROMIUM}", allow_module_level=True)
@@ -29,22 +30,6 @@ ON_SCREEN_JS = """el => {
   const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
   return !!hit && (el === hit || el.contains(hit));
 }"""
-
-
-@pytest.fixture(scope="module")
-def _chromium():
-    with sync_api.sync_playwright() as p:
-        browser = Browser(p)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def browser(_chromium):
-    _chromium.tracebacks.clear()
-    _chromium.page_errors.clear()
-    yield _chromium
-    _chromium.close_contexts()
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from browser_support import CHROMIUM, AppServer, Browser, wait_rendered
+from browser_support import CHROMIUM, AppServer, wait_rendered
+from browser_support import browser, chromium  # noqa: F401  (fixtures)
 
 if not Path(CHROMIUM).is_file():
     pytest.skip(f"browser tests need Debian's Chromium at {CHROMIUM}", allow_module_level=True)
@@ -25,11 +26,8 @@ def app(tmp_path_factory):
 
 
 @pytest.fixture
-def page(app):
-    with sync_api.sync_playwright() as p:
-        browser = Browser(p)
-        yield browser.page(app)
-        browser.close()
+def page(app, browser):
+    return browser.page(app)
 
 
 def first_frame_uploader(page):

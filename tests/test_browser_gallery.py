@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from browser_support import CHROMIUM, AppServer, Browser, assert_no_traceback, goto, screenshot_on_failure, video_info
+from browser_support import CHROMIUM, AppServer, assert_no_traceback, goto, screenshot_on_failure, video_info
+from browser_support import browser, chromium  # noqa: F401  (fixtures)
 from conftest import force, video_task
 from lib import demo
 from lib.keys import key_id
@@ -46,14 +47,6 @@ def finished_jobs(data_dir: Path, prompts: list[str]) -> list[str]:
         time.sleep(0.002)
     store.close()
     return uuids
-
-
-@pytest.fixture
-def browser():
-    with sync_api.sync_playwright() as p:
-        b = Browser(p)
-        yield b
-        b.close()
 
 
 @screenshot_on_failure

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from browser_support import CHROMIUM, AppServer, Browser, goto
+from browser_support import CHROMIUM, AppServer, goto
+from browser_support import browser, chromium  # noqa: F401  (fixtures)
 
 if not Path(CHROMIUM).is_file():
     pytest.skip(f"browser tests need Debian's Chromium at {CHROMIUM}", allow_module_level=True)
@@ -23,27 +24,19 @@ def nav_labels(page) -> list[str]:
     return [re.sub(r"^[a-z_]+\s*", "", t).strip() for t in links.all_inner_texts()]
 
 
-@pytest.fixture
-def chromium():
-    with sync_api.sync_playwright() as p:
-        browser = Browser(p)
-        yield browser
-        browser.close()
-
-
 @pytest.mark.parametrize("first_url", ["/history", "/gallery", "/settings"])
-def test_a_fresh_servers_first_visit_shows_only_the_apps_pages(chromium, tmp_path, first_url):
+def test_a_fresh_servers_first_visit_shows_only_the_apps_pages(browser, tmp_path, first_url):
     with AppServer(tmp_path / "data", tmp_path / "app.log") as app:
-        page = chromium.page(app, None)
+        page = browser.page(app, None)
         goto(page, app, first_url)
         assert nav_labels(page) == APP_PAGES
         expect(page.get_by_text("Mode: Demo (simulator)")).to_be_visible()  # the shared sidebar ran: the router ran
 
 
-def test_an_open_tab_keeps_the_apps_pages_across_a_restart(chromium, tmp_path):
+def test_an_open_tab_keeps_the_apps_pages_across_a_restart(browser, tmp_path):
     app = AppServer(tmp_path / "data", tmp_path / "app.log", port=None)
     with app:
-        page = chromium.page(app, None)
+        page = browser.page(app, None)
         goto(page, app, "/gallery")
         assert nav_labels(page) == APP_PAGES
         port = app.port

@@ -10,8 +10,9 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from browser_support import (CHROMIUM, WAIT_MS, AppServer, Browser, assert_no_traceback, goto,
+from browser_support import (CHROMIUM, WAIT_MS, AppServer, assert_no_traceback, goto,
                              screenshot_on_failure, wait_rendered)
+from browser_support import browser, chromium  # noqa: F401  (fixtures)
 from lib import prefs
 from lib.catalog import load_catalog
 
@@ -31,14 +32,6 @@ def app(tmp_path_factory):
     server = AppServer(root / "data", root / "app.log").start()
     yield server
     server.stop()
-
-
-@pytest.fixture
-def browser():
-    with sync_api.sync_playwright() as p:
-        chromium = Browser(p)
-        yield chromium
-        chromium.close()
 
 
 def settled(page, label: str):

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from browser_support import CHROMIUM, WAIT_MS, AppServer, Browser, assert_no_traceback, screenshot_on_failure
+from browser_support import CHROMIUM, WAIT_MS, AppServer, assert_no_traceback, screenshot_on_failure
+from browser_support import browser, chromium  # noqa: F401  (fixtures)
 
 if not Path(CHROMIUM).is_file():
     pytest.skip(f"browser tests need Debian's Chromium at {CHROMIUM}", allow_module_level=True)
@@ -17,14 +18,6 @@ sync_api = pytest.importorskip("playwright.sync_api", reason="browser tests need
 expect = sync_api.expect
 
 DONE = re.compile(r"\bdone · \d+ s")
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as p:
-        chromium = Browser(p)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture(scope="module")
