@@ -312,7 +312,8 @@ def model_label(s: Studio, job) -> str:
 
 def card_links(s: Studio, job) -> None:
     """Details, re-run, use this seed and delete, right on the card."""
-    left, mid, right, last = st.columns(4)
+    # Two by two: four in a row of a card leaves each button too narrow for its label.
+    (left, mid), (right, last) = st.columns(2), st.columns(2)
     left.page_link("pages/history.py", label="Details", icon=":material/info:",
                    query_params={"job": job.task_uuid, **workspace_params(s)})
     if mid.button("Re-run", key=f"card-rerun-{job.task_uuid}", icon=":material/replay:",

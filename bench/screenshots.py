@@ -21,11 +21,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._support import AppServer, launch_chromium  # noqa: E402
-from browser_support import wait_rendered  # noqa: E402  (tests/ is on the path via bench._support)
+from browser_support import APP_PAGES, wait_rendered  # noqa: E402  (tests/ is on the path via bench._support)
 
 SIZES = {"desktop": {"width": 1440, "height": 900}, "phone": {"width": 390, "height": 844}}
 PAGES = {"generate": "/", "history": "/history", "gallery": "/gallery", "settings": "/settings"}
-APP_PAGES = ["Generate", "History", "Gallery", "Usage", "Settings"]
 JOB_PROMPT = "A red fox trotting through a snowy birch forest at golden hour"
 WAIT_MS = 120_000
 

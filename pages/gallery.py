@@ -9,7 +9,7 @@ import studio_ui as ui
 from lib.jobquery import JobFilter
 from studio_listing_ui import Listing, page_number
 
-COLUMNS = 4
+COLUMNS = 3
 PER_PAGE_CHOICES = (12, 24, 60)
 COMPARE_MIN, COMPARE_MAX = 2, 6
 
@@ -161,7 +161,8 @@ def tile(row) -> None:
             poster(row)
         st.text(row["prompt"] if len(row["prompt"]) < 160 else row["prompt"][:160] + "…")
         st.caption(ui.plain(model_name(row["model"])) + (f" · {ui.plain(row['tags'])}" if row["tags"] else ""))
-        star, play, pick, details = st.columns([1, 2, 2, 2], vertical_alignment="center")
+        pick = st.container()
+        star, play, details = st.columns([1, 2, 2], vertical_alignment="center")
         faved = bool(row["favourite"])
         star.button("★" if faved else "☆", key=f"g_star-{task_uuid}", type="tertiary", on_click=_star,
                     args=(task_uuid, not faved), help="Remove from favourites" if faved else "Add to favourites")

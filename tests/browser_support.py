@@ -279,6 +279,9 @@ def screenshot_on_failure(test):
     return wrapper
 
 
+# The sidebar of the app, as a visitor sees it (never a raw list of the files in pages/).
+APP_PAGES = ["Generate", "History", "Gallery", "Compare", "Usage", "Settings"]
+
 sync_api = pytest.importorskip("playwright.sync_api", reason="browser tests need Playwright for Python")
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from browser_support import CHROMIUM, AppServer, goto
+from browser_support import APP_PAGES, CHROMIUM, AppServer, goto
 from browser_support import browser, chromium  # noqa: F401  (fixtures)
 
 if not Path(CHROMIUM).is_file():
@@ -15,7 +15,6 @@ if not Path(CHROMIUM).is_file():
 sync_api = pytest.importorskip("playwright.sync_api", reason="browser tests need Playwright for Python")
 expect = sync_api.expect
 
-APP_PAGES = ["Generate", "History", "Gallery", "Compare", "Usage", "Settings"]
 
 
 def nav_labels(page) -> list[str]:
