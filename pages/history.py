@@ -156,6 +156,9 @@ with details:
     for i in range(len(job.results)):
         ui.video_player(s, job, i)
     annotation_controls(s, job, key=f"history-{job.task_uuid}")
+    if job.status == js.SUCCESS and any(r.get("file") for r in job.results):
+        st.page_link("pages/compare.py", label="Compare with other videos", icon=":material/compare:",
+                     query_params={"jobs": job.task_uuid, **ui.workspace_params(s)})
     with st.expander("Parameters"):
         st.code(json.dumps(redact_images(job.task), indent=2, ensure_ascii=False), language="json")
     # Buttons are keyed by the job, so a click meant for one job can never act on another.

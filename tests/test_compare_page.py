@@ -184,6 +184,12 @@ def test_history_details_have_the_same_controls(three, data_dir):
     assert store_for(data_dir).get(three[0]).favourite is True
 
 
+def test_history_links_a_finished_job_to_compare(three):
+    at = open_page("pages/history.py", job=three[0])
+    [link] = [link for link in at.get("page_link") if link.proto.label == "Compare with other videos"]
+    assert link.proto.query_string == f"jobs={three[0]}"
+
+
 def test_a_tag_the_store_refuses_is_said_and_not_kept(three, data_dir):
     at = compare_page(three)
     widget(at.multiselect, f"compare-{three[0]}-tags").set_value(["x" * 60])

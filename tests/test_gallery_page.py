@@ -10,7 +10,7 @@ from PIL import Image
 
 from conftest import force
 from lib.simulator.render import render_mp4
-from test_pages import REPO, data_dir, demo_job, open_page, run, store_for  # noqa: F401  (data_dir: a fixture)
+from test_pages import data_dir, demo_job, open_page, run, store_for  # noqa: F401  (data_dir: a fixture)
 
 
 @pytest.fixture(scope="module")
@@ -114,22 +114,14 @@ def select(at, *task_uuids):
     return at
 
 
-def compare_page_exists() -> bool:
-    return (REPO / "pages" / "compare.py").is_file()
-
-
 def test_selecting_two_offers_compare_with_both_jobs(data_dir, mp4):
     a, b = video_job(data_dir, mp4, "A"), video_job(data_dir, mp4, "B")
     video_job(data_dir, mp4, "C")
     at = select(open_page("pages/gallery.py"), a, b)
     assert "**2 selected**" in [m.value for m in at.markdown]
     links = [link for link in at.get("page_link") if link.proto.label == "Compare"]
-    if compare_page_exists():
-        [link] = links
-        assert link.proto.query_string == f"jobs={a}%2C{b}"
-    else:
-        assert not links
-        assert "Compare is not available in this version." in [c.value for c in at.caption]
+    [link] = links
+    assert link.proto.query_string == f"jobs={a}%2C{b}"
 
 
 def test_one_selected_is_not_enough_to_compare(data_dir, mp4):
