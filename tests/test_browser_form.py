@@ -32,22 +32,21 @@ ON_SCREEN_JS = """el => {
 }"""
 
 
+def _app_server(tmp_path_factory, name: str):
+    root = tmp_path_factory.mktemp(name)
+    with AppServer(root / "data", root / "app.log") as server:
+        yield server
+
+
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
-    root = tmp_path_factory.mktemp("form")
-    server = AppServer(root / "data", root / "app.log").start()
-    yield server
-    server.stop()
+    yield from _app_server(tmp_path_factory, "form")
 
 
 @pytest.fixture(scope="module")
 def keyboard_app(tmp_path_factory):
-    """The shortcut tests' own server: the jobs they make keep the live job list busy, and the other
-    tests here look at the form alone (see the note on them in the README's known limits)."""
-    root = tmp_path_factory.mktemp("form-keyboard")
-    server = AppServer(root / "data", root / "app.log").start()
-    yield server
-    server.stop()
+    """The shortcut tests' own server: the jobs they make stay off the page the error tests look at."""
+    yield from _app_server(tmp_path_factory, "form-keyboard")
 
 
 def generate_button(page):
