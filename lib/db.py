@@ -294,11 +294,19 @@ class Database(_Runner):
                 tx._conn.execute(sql)  # no params: psycopg sends it as one simple query, `;` allowed
 
     def close(self) -> None:
-        """Close every thread's connection. Call once, when nothing uses the database any more."""
+        """Stop handing out connections; close this thread's and those of threads that have ended.
+
+        A live thread's connection is not closed from here: that thread may be inside a statement
+        right now, and closing a SQLite connection under a running statement crashes the process
+        (seen when a stopped runtime's balance check was still committing). Once nothing holds
+        such a connection any more (its statement done, the thread's next call refused), it is
+        closed as it is freed."""
         self._closed = True
+        me = threading.current_thread()
         with self._lock:
-            for conn in self._open_conns.values():
-                _close_quietly(conn)
+            for thread, conn in self._open_conns.items():
+                if thread is me or not thread.is_alive():
+                    _close_quietly(conn)
             self._open_conns.clear()
         self._local = threading.local()
 

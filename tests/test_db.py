@@ -1,8 +1,11 @@
 """lib/db.py on both databases: most tests take `db_url` and run once on SQLite, once on PostgreSQL."""
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -285,3 +288,43 @@ def test_connect_error_does_not_show_the_password(pg_server):
     with pytest.raises(DatabaseError) as e:
         db.query("SELECT 1 AS one")
     assert "s3cret" not in str(e.value) and "s3cret" not in str(e.value.__cause__)
+
+
+CLOSE_WHILE_COMMITTING = """
+import sys, tempfile, threading, time
+from lib.db import Database
+
+for _ in range(30):
+    db = Database.open(f"sqlite:///{tempfile.mkdtemp()}/race.sqlite3")
+    db.execute("CREATE TABLE t (a BIGINT)")
+    stop = threading.Event()
+
+    def write():
+        while not stop.is_set():
+            try:
+                with db.transaction() as tx:
+                    tx.execute("INSERT INTO t VALUES (1)")
+            except Exception:
+                return  # refused after close(): expected
+
+    writers = [threading.Thread(target=write) for _ in range(3)]
+    for w in writers:
+        w.start()
+    time.sleep(0.01)
+    db.close()  # as Runtime.stop() does while a balance check may still be committing
+    stop.set()
+    for w in writers:
+        w.join()
+print("survived")
+"""
+
+
+def test_close_while_other_threads_commit_does_not_crash_the_process(tmp_path):
+    # Reported: CI died with a segmentation fault when a stopped runtime closed the database under a
+    # commit on another thread. Run in a child process, so a crash fails this test, not the whole run.
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run([sys.executable, "-c", CLOSE_WHILE_COMMITTING], cwd=root, capture_output=True,
+                          text=True, timeout=120, env={"PYTHONPATH": str(root), "TMPDIR": str(tmp_path),
+                                                       "PATH": "/usr/bin:/bin"})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "survived"
