@@ -20,6 +20,36 @@ _HELP = {
 }
 
 
+# -- defaults that survive a slow first load ------------------------------------------------------------
+# A value the app puts in session state (a restored draft, a re-run, a model switch's fitting) reaches the
+# browser only with the script run that set it. On a slow machine a click can rerun the page before a
+# widget's code has loaded; that widget then appears with the default of the newest run and sends it
+# back, silently replacing the value (a draft's prompt emptied, the first model picked). So each keyed
+# form widget takes its current value as its default. (Streamlit would log that a widget has both a
+# default and a session value: .streamlit/config.toml turns that warning off.)
+
+def current(key: str, fallback=None):
+    """The widget's current value, as its default (`fallback` before it has one)."""
+    return st.session_state.get(key, fallback)
+
+
+def current_index(options, key: str) -> int:
+    """A selectbox's default: the position of its current value (the first option if it has none)."""
+    options = list(options)
+    value = st.session_state.get(key)
+    return options.index(value) if value in options else 0
+
+
+def current_number(key: str, low, high=None):
+    """A number widget's default: its current value, kept within the widget's range and of its type."""
+    value = st.session_state.get(key)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return low
+    value = max(low, value) if low is not None else value
+    value = min(high, value) if high is not None else value
+    return type(low)(value) if low is not None else value
+
+
 def aspect_label(size) -> str:
     w, h = size
     ratio = w / h
@@ -52,25 +82,29 @@ def draw_control(control: F.Control) -> None:
         options = list(c.options) if c.required else [""] + list(c.options)
         if ss.get(c.key) not in options:
             ss[c.key] = options[0]
-        st.selectbox(c.label, options, key=c.key, format_func=lambda v: "(model default)" if v == "" else str(v))
+        st.selectbox(c.label, options, index=current_index(options, c.key), key=c.key,
+                     format_func=lambda v: "(model default)" if v == "" else str(v))
     elif c.kind == "toggle":
-        st.toggle(c.label, key=c.key)
+        st.toggle(c.label, current(c.key, False), key=c.key)
     elif c.kind == "slider":
         lo, hi = (int(c.min), int(c.max)) if c.integer else (float(c.min), float(c.max))
         if not isinstance(ss.get(c.key), (int, float)) or not lo <= ss[c.key] <= hi:
             ss[c.key] = lo
-        st.slider(c.label, lo, hi, key=c.key)
+        st.slider(c.label, lo, hi, current_number(c.key, lo, hi), key=c.key)
     elif c.kind == "number":
-        # Empty until set: an unset number is left to the model's default. (`value` only on the first
-        # draw: passing it when state holds a value would make Streamlit warn.)
-        extra = {} if c.key in ss else {"value": None}
-        st.number_input(c.label, step=1 if c.integer else None, key=c.key,
-                        placeholder="model default", **extra)
+        # Empty until set: an unset number is left to the model's default.
+        value = ss.get(c.key)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            value = int(value) if c.integer else float(value)
+        else:
+            value = None
+        st.number_input(c.label, value=value, step=1 if c.integer else None, key=c.key,
+                        placeholder="model default")
     elif c.kind in ("json_object", "json_list"):
-        st.text_area(c.label, key=c.key, height=80, help=_HELP[c.kind],
+        st.text_area(c.label, current(c.key, ""), key=c.key, height=80, help=_HELP[c.kind],
                      placeholder="{}" if c.kind == "json_object" else "[]")
     else:
-        st.text_area(c.label, key=c.key, height=80)
+        st.text_area(c.label, current(c.key, ""), key=c.key, height=80)
     field_errors(c.name)
 
 

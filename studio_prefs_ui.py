@@ -20,6 +20,7 @@ from lib import form as F
 from lib import prefs
 from lib.catalog import Catalog
 from lib.studio import Studio
+from studio_form_ui import current_index, current_number
 
 log = logging.getLogger("studio.prefs")
 
@@ -132,10 +133,11 @@ def defaults_form(s: Studio, model_labels: dict[str, str]) -> None:
     ss.setdefault("pd_format", current.format or F.GENERIC_DEFAULTS["f_format"])
     ss.setdefault("pd_quality", current.quality or F.GENERIC_DEFAULTS["f_quality"])
     with st.form("prefs_defaults_form", border=True):
-        st.selectbox("Model", airs, key="pd_model", format_func=lambda a: model_labels.get(a, a))
+        st.selectbox("Model", airs, current_index(airs, "pd_model"), key="pd_model",
+                     format_func=lambda a: model_labels.get(a, a))
         left, right = st.columns(2)
-        left.selectbox("Format", formats, key="pd_format")
-        right.slider("Quality", *prefs.QUALITY, key="pd_quality")
+        left.selectbox("Format", formats, current_index(formats, "pd_format"), key="pd_format")
+        right.slider("Quality", *prefs.QUALITY, current_number("pd_quality", *prefs.QUALITY), key="pd_quality")
         st.form_submit_button("Save my defaults", type="primary", on_click=_save, args=(catalog,))
     if current:
         st.button("Clear my defaults", on_click=_clear)

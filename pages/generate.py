@@ -147,17 +147,21 @@ def model_picker() -> None:
     ss.setdefault("f_model", F.default_model(s.catalog))
     labels = fui.picker_labels(s.catalog)
     search, caps = st.columns([3, 2])
-    query = search.text_input("Find a model", key="f_model_search", placeholder="name, provider or AIR id")
-    wanted = caps.multiselect("It takes", F.CAPABILITIES, key="f_caps", placeholder="any input")
+    query = search.text_input("Find a model", fui.current("f_model_search", ""), key="f_model_search",
+                              placeholder="name, provider or AIR id")
+    wanted = caps.multiselect("It takes", F.CAPABILITIES, fui.current("f_caps"), key="f_caps", placeholder="any input")
     airs = [a for a in labels if a != CUSTOM]
     if query or wanted:
         airs = [a for a in airs if F.matches(s.catalog.get(a), query, wanted)]
         st.caption(f"{len(airs)} of {len(labels) - 1} models match.")
     if ss["f_model"] not in airs and ss["f_model"] != CUSTOM:
         airs.insert(0, ss["f_model"])
-    st.selectbox("Model", airs + [CUSTOM], key="f_model", format_func=lambda a: labels.get(a, a))
+    options = airs + [CUSTOM]
+    st.selectbox("Model", options, fui.current_index(options, "f_model"), key="f_model",
+                 format_func=lambda a: labels.get(a, a))
     if ss.get("f_model") == CUSTOM:
-        st.text_input("Custom model AIR id", key="f_custom_air", placeholder="provider:id@version",
+        st.text_input("Custom model AIR id", fui.current("f_custom_air", ""), key="f_custom_air",
+                      placeholder="provider:id@version",
                       help="Any Runware model; only the rules every model shares are checked here.")
     errs("model")
     if ss.get("f_model") == CUSTOM and s.demo:
@@ -170,32 +174,39 @@ def size_controls(model: Model, lay: F.Layout) -> None:
         r = lay.size_range
         width, height, mid, right = st.columns(4)
         hint = f"{r.min}-{r.max} pixels, a multiple of {r.multiple}."
-        width.number_input("Width (px)", r.min, r.max, step=r.multiple, key="f_width", help=hint)
-        height.number_input("Height (px)", r.min, r.max, step=r.multiple, key="f_height", help=hint)
+        width.number_input("Width (px)", r.min, r.max, fui.current_number("f_width", r.min, r.max),
+                           step=r.multiple, key="f_width", help=hint)
+        height.number_input("Height (px)", r.min, r.max, fui.current_number("f_height", r.min, r.max),
+                            step=r.multiple, key="f_height", help=hint)
     else:
         left, mid, right = st.columns(3)
         if lay.sizes:
-            left.selectbox("Size", list(lay.sizes), key="f_size", format_func=fui.aspect_label)
+            left.selectbox("Size", list(lay.sizes), fui.current_index(lay.sizes, "f_size"), key="f_size",
+                           format_func=fui.aspect_label)
         elif lay.resolutions:
-            left.selectbox("Resolution", list(lay.resolutions), key="f_resolution")
+            left.selectbox("Resolution", list(lay.resolutions), fui.current_index(lay.resolutions, "f_resolution"),
+                           key="f_resolution")
         else:
             left.text_input("Size", "set by the model", disabled=True)
     durations = model.allowed_durations(*ss["f_size"]) if lay.sizes and lay.durations else lay.durations
     if durations:
-        mid.selectbox("Duration (s)", list(durations), key="f_duration")
+        mid.selectbox("Duration (s)", list(durations), fui.current_index(durations, "f_duration"), key="f_duration")
     elif lay.duration_range:
         r = lay.duration_range
-        mid.number_input("Duration (s)", int(r.min), int(r.max), step=1, key="f_duration")
+        low, high = int(r.min), int(r.max)
+        mid.number_input("Duration (s)", low, high, fui.current_number("f_duration", low, high), step=1,
+                         key="f_duration")
     else:
         mid.text_input("Duration (s)", "set by the model", disabled=True)
     if len(model.fps) == 1 or not (lay.fps or lay.fps_range):
         right.text_input("FPS", f"{model.fps[0]} (fixed by the model)" if model.fps else "set by the model",
                          disabled=True)
     elif lay.fps:
-        right.selectbox("FPS", list(lay.fps), key="f_fps")
+        right.selectbox("FPS", list(lay.fps), fui.current_index(lay.fps, "f_fps"), key="f_fps")
     else:
         r = lay.fps_range
-        right.number_input("FPS", int(r.min), int(r.max), step=1, key="f_fps")
+        right.number_input("FPS", int(r.min), int(r.max), fui.current_number("f_fps", int(r.min), int(r.max)),
+                           step=1, key="f_fps")
     errs("width", "height", "resolution", "duration", "fps")
 
 
@@ -203,16 +214,19 @@ def seed_and_guidance(lay: F.Layout) -> None:
     left, right = st.columns(2)
     if lay.seed:
         with left:
-            st.toggle("Fixed seed", key="f_seed_on", help="Same seed and settings give the same video.")
+            st.toggle("Fixed seed", fui.current("f_seed_on", False), key="f_seed_on",
+                      help="Same seed and settings give the same video.")
             if ss.get("f_seed_on"):
                 # Text, not a number widget: seeds go up to 2^63-1, beyond what a browser number holds.
-                st.text_input("Seed", key="f_seed", help="A whole number from 1 to 9223372036854775807.")
+                st.text_input("Seed", fui.current("f_seed", ""), key="f_seed",
+                              help="A whole number from 1 to 9223372036854775807.")
             errs("seed")
     if lay.cfg:
         with right:
-            st.toggle("Set guidance (CFGScale)", key="f_cfg_on")
+            st.toggle("Set guidance (CFGScale)", fui.current("f_cfg_on", False), key="f_cfg_on")
             if ss.get("f_cfg_on"):
-                st.slider("CFGScale", float(lay.cfg.min), float(lay.cfg.max), key="f_cfg")
+                low, high = float(lay.cfg.min), float(lay.cfg.max)
+                st.slider("CFGScale", low, high, fui.current_number("f_cfg", low, high), key="f_cfg")
             errs("CFGScale")
 
 
@@ -266,7 +280,8 @@ def media_inputs(model: Model, lay: F.Layout) -> None:
     for kind in lay.media:
         required = " (required)" if kind in lay.media_required else ""
         url, upload = st.columns([3, 2])
-        url.text_input(f"Input {kind}{required}: URL", key=f"f_in_{kind}", placeholder="https://… or upload")
+        url.text_input(f"Input {kind}{required}: URL", fui.current(f"f_in_{kind}", ""), key=f"f_in_{kind}",
+                       placeholder="https://… or upload")
         if kind == "image":
             image_uploader(upload, "or upload the image", "f_in_image_file")
             with upload:
@@ -282,7 +297,8 @@ def media_inputs(model: Model, lay: F.Layout) -> None:
 def prompt_area(model: Model) -> None:
     """The prompt, with its length against the model's limit. A counter rather than `max_chars`:
     a re-run's prompt longer than this model takes stays whole (and says so) instead of being cut."""
-    st.text_area("Prompt", key="f_prompt", height=110, placeholder="A beautiful sunset over mountains",
+    st.text_area("Prompt", fui.current("f_prompt", ""), key="f_prompt", height=110,
+                 placeholder="A beautiful sunset over mountains",
                  help=f"{model.prompt_min}-{model.prompt_max:,} characters for {model.name}.")
     count = len(ss.get("f_prompt") or "")
     over = count - model.prompt_max
@@ -318,7 +334,7 @@ with form:
     else:
         st.caption(f"{model.name} takes no prompt: it works from its inputs.")
     if lay.negative:
-        st.text_input("Negative prompt", key="f_negative", placeholder="blurry, dark")
+        st.text_input("Negative prompt", fui.current("f_negative", ""), key="f_negative", placeholder="blurry, dark")
         errs("negativePrompt")
 
     size_controls(model, lay)
@@ -326,13 +342,15 @@ with form:
     media_inputs(model, lay)
 
     left, mid, right = st.columns(3)
-    left.number_input("Number of videos", *prefs.RESULTS, key="f_results")
-    mid.selectbox("Format", list(s.catalog.generic.output_formats), key="f_format")
-    right.slider("Quality", *prefs.QUALITY, key="f_quality")
+    left.number_input("Number of videos", *prefs.RESULTS, fui.current_number("f_results", *prefs.RESULTS),
+                      key="f_results")
+    formats = list(s.catalog.generic.output_formats)
+    mid.selectbox("Format", formats, fui.current_index(formats, "f_format"), key="f_format")
+    right.slider("Quality", *prefs.QUALITY, fui.current_number("f_quality", *prefs.QUALITY), key="f_quality")
     errs("numberResults", "outputFormat", "outputQuality")
     if lay.audio:
-        st.toggle("Audio", key="f_audio", help="Generate a soundtrack with the video (priced higher where "
-                                               "Runware says so).")
+        st.toggle("Audio", fui.current("f_audio", False), key="f_audio",
+                  help="Generate a soundtrack with the video (priced higher where Runware says so).")
         errs(model.audio)
 
     simple = [c for c in lay.controls if c.kind not in ("json_object", "json_list")]
@@ -345,17 +363,20 @@ with form:
                 shown.append(control.name)
 
     with st.expander("Advanced", key=fui.ADVANCED_KEY, on_change="rerun"):  # opened by an error in it
-        st.text_input("Webhook URL", key="f_webhook", placeholder="https://example.com/hook",
+        st.text_input("Webhook URL", fui.current("f_webhook", ""), key="f_webhook",
+                      placeholder="https://example.com/hook",
                       help="Runware POSTs each finished result here.")
         errs("webhookURL")
-        st.number_input("Result URL lifetime, ttl (s, 0 = default)", min_value=0, step=60, key="f_ttl")
+        st.number_input("Result URL lifetime, ttl (s, 0 = default)", min_value=0, value=fui.current_number("f_ttl", 0),
+                        step=60, key="f_ttl")
         errs("ttl")
-        st.checkbox("Include cost in results", key="f_cost")
+        st.checkbox("Include cost in results", fui.current("f_cost", False), key="f_cost")
         for control in lay.controls:
             if control.kind in ("json_object", "json_list"):
                 fui.draw_control(control)
                 shown.append(control.name)
-        st.text_input("Upload endpoint", key="f_upload", placeholder="https://bucket.example.com/presigned-put-url")
+        st.text_input("Upload endpoint", fui.current("f_upload", ""), key="f_upload",
+                      placeholder="https://bucket.example.com/presigned-put-url")
         errs("uploadEndpoint")
 
     req, _ = F.request_from_state(model, ss, uploads(read=False))
