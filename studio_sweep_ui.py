@@ -109,10 +109,17 @@ def _axes(s: Studio, model: Model) -> tuple[S.Axes, list[str]]:
     st.multiselect("Settings to vary", list(choices), key="sw_settings", format_func=lambda n: choices[n],
                    placeholder="none", help="Model settings; each gets its own list of values.")
     settings = []
+    json_names = S.json_settings(models)
     for name in ss["sw_settings"]:
-        st.text_input(f"{choices[name]}: values", key=f"sw_set_{name}", placeholder="comma-separated, e.g. "
-                      + ("on, off" if name == "audio" else "low, high" if name != "steps" else "20, 40"))
-        values = S.parse_values(ss.get(f"sw_set_{name}"))
+        per_line = name in json_names
+        if per_line:
+            st.text_area(f"{choices[name]}: values", key=f"sw_set_{name}", height=90,
+                         help="One JSON value per line; each line is checked like the form's own field.",
+                         placeholder='{"key": "a"}\n{"key": "b"}')
+        else:
+            st.text_input(f"{choices[name]}: values", key=f"sw_set_{name}", placeholder="comma-separated, e.g. "
+                          + ("on, off" if name == "audio" else "low, high" if name != "steps" else "20, 40"))
+        values = S.parse_values(ss.get(f"sw_set_{name}"), per_line=per_line)
         if values:
             settings.append((name, values))
     ss.setdefault("sw_rng", secrets.randbits(32))

@@ -32,8 +32,8 @@ HAND_MADE = frozenset({
 # Object parameters keep the widget keys they always had (tests, re-runs and habits use them).
 OBJECT_KEYS = {"providerSettings": "f_provider", "advancedFeatures": "f_advanced"}
 # Objects VideoRequest carries by name (lib/request.py parses their JSON and reports it at the field).
-_REQUEST_OBJECTS = {"providerSettings": "provider_settings", "advancedFeatures": "advanced_features",
-                    "settings": "settings", "safety": "safety"}
+REQUEST_OBJECTS = {"providerSettings": "provider_settings", "advancedFeatures": "advanced_features",
+                   "settings": "settings", "safety": "safety"}
 MEDIA = ("image", "video", "audio")  # the order they are shown: a face or a clip, then the voice
 CAPABILITIES = ("text", "image", "video", "audio", "avatar")
 # Capability word in the picker -> the catalog's capability names.
@@ -413,9 +413,9 @@ def request_from_state(model: Model, state: Mapping, uploads: Uploads | None = N
     extra = {}
     for control in lay.controls:
         value = state.get(control.key)
-        if control.name in _REQUEST_OBJECTS:
+        if control.name in REQUEST_OBJECTS:
             # Passed as typed: lib/request.py reports bad JSON, validation a non-object, at the field.
-            setattr(req, _REQUEST_OBJECTS[control.name], value)
+            setattr(req, REQUEST_OBJECTS[control.name], value)
             continue
         value, message = _control_value(control, value)
         if message:

@@ -32,6 +32,7 @@ MAX_CELLS = 100
 RANDOM_SEED_MAX = 2**31 - 1
 # Settings a sweep may vary besides the schema-drawn controls: the form draws these by hand.
 HAND_SETTINGS = {"audio": "Audio", "fps": "FPS", "CFGScale": "CFG scale"}
+JSON_KINDS = ("json_object", "json_list")
 _TRUE = {"true", "on", "yes", "1"}
 _FALSE = {"false", "off", "no", "0"}
 _SIZE = re.compile(r"^(\d{2,5})\s*[x×]\s*(\d{2,5})$", re.I)
@@ -139,20 +140,19 @@ def parse_sizes(text) -> tuple[tuple, str | None]:
     return tuple(out), None
 
 
-def parse_values(text) -> tuple[str, ...]:
-    """A setting's values, comma-separated (how each is read depends on the cell's model)."""
-    return tuple(_items(text, r","))
+def parse_values(text, *, per_line: bool = False) -> tuple[str, ...]:
+    """A setting's values, comma-separated, or one per line for JSON settings (a JSON value holds commas
+    itself). How each is read depends on the cell's model."""
+    return tuple(_items(text, r"\n" if per_line else r","))
 
 
 def setting_choices(models) -> dict[str, str]:
-    """Setting name -> label for every setting at least one of `models` takes that a sweep can vary
-    (JSON objects and lists are left to the form: a list of them is no list of values)."""
+    """Setting name -> label for every setting at least one of `models` takes that a sweep can vary."""
     out = {}
     for model in models:
         lay = F.layout(model)
         for control in lay.controls:
-            if control.kind not in ("json_object", "json_list"):
-                out.setdefault(control.name, control.label)
+            out.setdefault(control.name, control.label)
         if lay.audio:
             out.setdefault("audio", HAND_SETTINGS["audio"])
         if lay.send_fps:
@@ -160,6 +160,11 @@ def setting_choices(models) -> dict[str, str]:
         if lay.cfg:
             out.setdefault("CFGScale", HAND_SETTINGS["CFGScale"])
     return out
+
+
+def json_settings(models) -> frozenset[str]:
+    """The settings among `models`' that take JSON (an object or a list): their values go one per line."""
+    return frozenset(c.name for m in models for c in F.layout(m).controls if c.kind in JSON_KINDS)
 
 
 # -- one cell ----------------------------------------------------------------------------------------
@@ -390,7 +395,12 @@ def _params(req, settings) -> dict:
            "duration": req.duration, "size": size}
     by_setting = {"audio": req.audio, "fps": req.fps, "CFGScale": req.cfg_scale}
     for name, _ in settings:
-        out[name] = by_setting[name] if name in by_setting else req.extra.get(name)
+        if name in by_setting:
+            out[name] = by_setting[name]
+        elif name in F.REQUEST_OBJECTS:
+            out[name] = getattr(req, F.REQUEST_OBJECTS[name])
+        else:
+            out[name] = req.extra.get(name)
     return out
 
 

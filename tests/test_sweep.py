@@ -129,15 +129,29 @@ def test_setting_values(text, values):
     assert S.parse_values(text) == values
 
 
-@pytest.mark.parametrize("airs, names", [
-    ((KLING,), {"CFGScale"}),
-    ((LTX,), {"steps", "audio", "fps", "CFGScale"}),
-    ((FABRIC,), {"acceleration"}),
-    ((EDIT,), set()),
-    ((KLING, FABRIC), {"CFGScale", "acceleration"}),
+@pytest.mark.parametrize("text, values", [
+    ('{"a": 1, "b": 2}\n{"a": 3}', ('{"a": 1, "b": 2}', '{"a": 3}')),
+    ('{"a": 1}\n\n  {"a": 1}  \r\n[1, 2]', ('{"a": 1}', "[1, 2]")),
+    ("", ()),
 ])
-def test_settings_a_sweep_can_vary(catalog, airs, names):
-    assert set(S.setting_choices([catalog.get(a) for a in airs])) == names
+def test_json_setting_values_one_per_line(text, values):
+    assert S.parse_values(text, per_line=True) == values
+
+
+@pytest.mark.parametrize("airs, names, json_names", [
+    ((KLING,), {"CFGScale", "providerSettings", "advancedFeatures"}, {"providerSettings", "advancedFeatures"}),
+    ((LTX,), {"steps", "audio", "fps", "CFGScale", "lora", "safety", "settings"}, {"lora", "safety", "settings"}),
+    ((FABRIC,), {"acceleration", "acceleratorOptions", "safety", "settings"},
+     {"acceleratorOptions", "safety", "settings"}),
+    ((EDIT,), {"safety", "settings"}, {"safety", "settings"}),
+    ((KLING, FABRIC), {"CFGScale", "acceleration", "providerSettings", "advancedFeatures", "acceleratorOptions",
+                       "safety", "settings"}, {"providerSettings", "advancedFeatures", "acceleratorOptions",
+                                               "safety", "settings"}),
+])
+def test_settings_a_sweep_can_vary(catalog, airs, names, json_names):
+    models = [catalog.get(a) for a in airs]
+    assert set(S.setting_choices(models)) == names
+    assert S.json_settings(models) == json_names
 
 
 # -- nearest allowed values ------------------------------------------------------------------------
@@ -355,6 +369,27 @@ def test_a_setting_the_cells_model_lacks_is_dropped(catalog):
     ltx, kling = p.cells
     assert ltx.task["steps"] == 20 and ltx.dropped == ()
     assert "steps" not in kling.task and "steps 20" in kling.dropped
+
+
+def test_a_json_setting_gives_each_cell_its_own_object(catalog):
+    values = ('{"klingai": {"cameraControl": {"type": "simple"}}}', "{}")
+    p = plan(catalog, S.Axes(settings=(("providerSettings", values),)), KLING)
+    assert [c.task["providerSettings"] for c in p.cells] == [{"klingai": {"cameraControl": {"type": "simple"}}}, {}]
+    assert p.cells[0].params["providerSettings"] == values[0]  # the grid shows the value as typed
+
+
+def test_a_json_value_that_does_not_parse_makes_its_cell_invalid(catalog):
+    p = plan(catalog, S.Axes(settings=(("providerSettings", ('{"klingai": {', "{}")),)), KLING)
+    broken, fine = p.cells
+    assert not broken.valid and "Provider settings is not valid JSON" in broken.problems[0]["message"]
+    assert fine.valid and not p.ready
+
+
+def test_a_json_setting_the_cells_model_lacks_is_dropped(catalog):
+    p = plan(catalog, S.Axes(models=(KLING, LTX), settings=(("providerSettings", ("{}",)),)), KLING)
+    kling, ltx = p.cells
+    assert kling.task["providerSettings"] == {}
+    assert "providerSettings" not in ltx.task and ltx.dropped == ("providerSettings {}",)
 
 
 # -- merging, validity, prices ---------------------------------------------------------------------

@@ -150,6 +150,17 @@ def test_one_invalid_cell_names_it_and_nothing_is_queued(data_dir):
     assert jobs(data_dir) == []
 
 
+def test_a_json_setting_is_varied_one_value_per_line(data_dir):
+    at = generate_page("klingai:5@3", size=(1920, 1080))
+    at.multiselect(key="sw_settings").set_value(["providerSettings"])
+    run(at)
+    at.text_area(key="sw_set_providerSettings").set_value('{"klingai": {"cameraControl": {"type": "simple"}}}\n{}')
+    at = run(at)
+    assert summary(at).startswith("**2 jobs, about $")
+    grid = at.dataframe[0].value
+    assert list(grid["providerSettings"]) == ['{"klingai": {"cameraControl": {"type": "simple"}}}', "{}"]
+
+
 def test_too_many_cells_are_refused_before_building(data_dir):
     prompts = "\n".join(f"Prompt number {i}" for i in range(11))
     at = sweep(generate_page(), prompts=prompts, seeds="1 2 3 4 5 6 7 8 9 10")
