@@ -114,7 +114,7 @@ def thumbnails(images, max_bytes: int, width: int = 120) -> None:
     good = []
     for data in images:
         try:
-            if data:
+            if isinstance(data, bytes) and data:  # (a re-run's image given by link has no preview)
                 check_image(data, max_bytes)
                 good.append(data)
         except ImageRejected:

@@ -13,6 +13,7 @@ from .catalog import Catalog
 from .request import VideoRequest, build_task
 
 _FRAMES = ("f_first_frame", "f_last_frame", "prefill_frames")
+_REFS = ("f_refs", "prefill_refs")
 _SIZE = ("f_size", "f_width", "f_height")
 _MEDIA = {kind: (f"f_in_{kind}", f"f_in_{kind}_file") for kind in ("image", "video", "audio")}
 # Request parameter -> the widget keys whose values make it. A parameter not listed here is a
@@ -27,9 +28,9 @@ WIDGET_KEYS: dict[str, tuple[str, ...]] = {
     "webhookURL": ("f_webhook",), "ttl": ("f_ttl",), "includeCost": ("f_cost",), "uploadEndpoint": ("f_upload",),
     "providerSettings": ("f_provider",), "advancedFeatures": ("f_advanced",),
     "frameImages": _FRAMES, "inputs.frameImages": _FRAMES,
-    "referenceImages": ("f_refs",), "inputs.referenceImages": ("f_refs",),
+    "referenceImages": _REFS, "inputs.referenceImages": _REFS,
     **{f"inputs.{kind}": keys for kind, keys in _MEDIA.items()},
-    "inputs": _FRAMES + ("f_refs",) + tuple(k for keys in _MEDIA.values() for k in keys),
+    "inputs": _FRAMES + _REFS + tuple(k for keys in _MEDIA.values() for k in keys),
 }
 _INDEX = re.compile(r"\[\d+\]")
 
@@ -64,7 +65,8 @@ def _fingerprint(value):
 
 def snapshot(state: Mapping) -> dict:
     """What each form widget holds now, to tell later whether it changed."""
-    return {str(k): _fingerprint(v) for k, v in state.items() if str(k).startswith("f_") or k == "prefill_frames"}
+    return {str(k): _fingerprint(v) for k, v in state.items()
+            if str(k).startswith("f_") or k in ("prefill_frames", "prefill_refs")}
 
 
 def still_current(problems: list[dict], then: Mapping, now: Mapping) -> list[dict]:

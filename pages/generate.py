@@ -11,6 +11,7 @@ from lib import pricing, prefs
 from lib.catalog import Model
 from lib.catalog_schema import lookup
 from lib.errors import InvalidRequest
+from lib.images import decode_image_ref
 from lib.spend import SpendCapExceeded
 from lib.store import DuplicateSubmit
 from lib.request import build_task, form_from_task, redact_images
@@ -72,6 +73,8 @@ def apply_prefill() -> None:
     ss["f_format"] = (req.output_format or "MP4").upper()
     ss["f_cost"] = bool(req.include_cost)
     ss["prefill_frames"] = frames
+    # Inline images come back as bytes (previewed, checked again); links and image ids are sent as they were.
+    ss["prefill_refs"] = tuple(decode_image_ref(r) or r for r in req.reference_images or () if isinstance(r, str))
 
 
 def _bytes(key: str):
@@ -91,7 +94,7 @@ def uploads(read: bool = True) -> F.Uploads:
     media = _bytes if read else _named
     return F.Uploads(
         first=_bytes("f_first_frame") or frames.get("first"), last=_bytes("f_last_frame") or frames.get("last"),
-        references=tuple(u.getvalue() for u in ss.get("f_refs") or ()),
+        references=tuple(u.getvalue() for u in ss.get("f_refs") or ()) or tuple(ss.get("prefill_refs", ())),
         video=media("f_in_video_file"), audio=media("f_in_audio_file"), image=_bytes("f_in_image_file"))
 
 
@@ -238,6 +241,11 @@ def drop_prefill_frame(position: str) -> None:
     ss["prefill_frames"] = {k: v for k, v in ss.get("prefill_frames", {}).items() if k != position}
 
 
+def drop_prefill_refs() -> None:
+    """A re-run's reference images are removed: they are not sent."""
+    ss["prefill_refs"] = ()
+
+
 def image_uploader(where, label: str, key: str, *, multiple: bool = False):
     """An uploader that takes only the images Runware takes, up to the studio's own cap, which its
     "10MB per file" line then states (not server.maxUploadSize, the cap for videos)."""
@@ -275,6 +283,14 @@ def media_inputs(model: Model, lay: F.Layout) -> None:
         errs("frameImages", "inputs.frameImages", found_now=found)
     if lay.references:
         image_uploader(st, "Reference images", "f_refs", multiple=True)
+        inherited = ss.get("prefill_refs") or ()
+        if inherited and not ss.get("f_refs"):
+            linked = sum(isinstance(r, str) for r in inherited)
+            st.caption(f"Using the {len(inherited)} reference image(s) of the job being re-run"
+                       + (f" ({linked} by link or image id, not previewed)" if linked else "")
+                       + ". Images you upload replace them.")
+            st.button("Remove", key="drop_refs", on_click=drop_prefill_refs,
+                      help="Leave these reference images out of the new job.")
         fui.thumbnails(up.references, max_bytes)
         errs("referenceImages", "inputs.referenceImages", found_now=found)
     for kind in lay.media:

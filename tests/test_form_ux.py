@@ -10,6 +10,7 @@ import os
 import pytest
 from PIL import Image
 
+from lib.request import redact_images
 from test_pages import captions, click, data_dir, errors, new_app, run, sim_posts, unescape  # noqa: F401
 
 NEEDS_FIRST_FRAME = "klingai:5@1"  # image-to-video only: Generate asks for a first frame image
@@ -283,3 +284,43 @@ def test_removing_a_reruns_frame_image_leaves_it_out_of_the_request(data_dir):
     assert "frameImages" in preview(at)
     click(at, "Remove")
     assert "frameImages" not in preview(at) and thumbnails(at) == 0
+
+
+def as_previewed(*refs) -> list:
+    """References as the request preview shows them (inline images shortened to their size)."""
+    return redact_images({"referenceImages": list(refs)})["referenceImages"]
+
+
+def rerun_with_references(*refs):
+    return rerun_of({"model": "klingai:5@3", "positivePrompt": PROMPT, "width": 1920, "height": 1080,
+                     "duration": 5, "referenceImages": list(refs)})
+
+
+def test_a_reruns_reference_images_come_back_with_thumbnails(data_dir):
+    first, second = data_uri(png()), data_uri(png((48, 48)))
+    at = rerun_with_references(first, second)
+    assert thumbnails(at) == 2
+    assert any("Using the 2 reference image(s) of the job being re-run" in c for c in captions(at))
+    assert preview(at)["referenceImages"] == as_previewed(first, second)
+
+
+def test_a_reruns_reference_image_given_by_link_is_sent_again_as_it_was(data_dir):
+    at = rerun_with_references("https://images.example/ref.png")
+    assert thumbnails(at) == 0
+    assert any("1 by link or image id, not previewed" in c for c in captions(at))
+    assert preview(at)["referenceImages"] == ["https://images.example/ref.png"]
+
+
+def test_removing_a_reruns_reference_images_leaves_them_out_of_the_request(data_dir):
+    at = rerun_with_references(data_uri(png()))
+    click(at, "Remove")
+    assert "referenceImages" not in preview(at) and thumbnails(at) == 0
+
+
+def test_uploaded_reference_images_replace_a_reruns(data_dir):
+    at = rerun_with_references(data_uri(png()))
+    uploaded = png((64, 64))
+    uploader(at, "f_refs").set_value([("a.png", uploaded, "image/png")])
+    at = run(at)
+    assert preview(at)["referenceImages"] == as_previewed(data_uri(uploaded))
+    assert not any("of the job being re-run" in c for c in captions(at))
