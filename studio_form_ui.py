@@ -126,6 +126,7 @@ def thumbnails(images, max_bytes: int, width: int = 120) -> None:
 # -- the action bar, the error summary and the keyboard shortcut (issue 13 items 2, 3) -------------------
 
 ACTION_BAR_KEY = "action_bar"
+ACTION_BAR_DETAILS_KEY = "action_bar_details"
 ADVANCED_KEY = "advanced_open"  # the Advanced expander's open state
 SHORTCUT_HINT = "Ctrl/⌘+Enter in the prompt submits"
 # Fields drawn inside the "Advanced" expander besides the model's JSON settings: an error in any of them
@@ -171,6 +172,12 @@ div:has(> .st-key-%(key)s) {
   box-shadow: 0 -6px 12px -8px rgba(0, 0, 0, 0.25);
 }
 .st-key-%(key)s { gap: 0.4rem; }  /* a low bar leaves more of the form in view */
+/* On a phone the bar keeps the price and Generate only (a phone has no Ctrl+Enter either): with the
+   details it took about 120 px and covered the prompt on first load. */
+@media (max-width: 640px) {
+  .st-key-%(details)s { display: none; }
+  div:has(> .st-key-%(key)s) { padding: 0.25rem 0 0.5rem 0; }
+}
 </style>
 """
 
@@ -244,7 +251,7 @@ def action_bar_assets(prompt_key: str = "f_prompt") -> None:
     """The action bar's style and the prompt's submit shortcut (they draw nothing)."""
     # One element with the script: a style-only st.html would go to Streamlit's event container, where
     # it takes the place of a toast the Generate callback just made (e.g. "Already submitted").
-    st.html(_ACTION_BAR_CSS % {"key": ACTION_BAR_KEY}
+    st.html(_ACTION_BAR_CSS % {"key": ACTION_BAR_KEY, "details": ACTION_BAR_DETAILS_KEY}
             + _SUBMIT_SHORTCUT_JS % {"key": ACTION_BAR_KEY, "prompt": prompt_key}, unsafe_allow_javascript=True)
 
 

@@ -419,10 +419,13 @@ with form:
     # Price, what to fix and Generate stay in view at the bottom of the screen (see studio_form_ui).
     with st.container(key=fui.ACTION_BAR_KEY):
         if guess.usd is not None:
-            st.caption(f"Price: {price} · {model.name} · from {guess.basis} · {fui.SHORTCUT_HINT}")
+            st.caption(f"Price: {price}")
+            details = f"{model.name} · from {guess.basis} · {fui.SHORTCUT_HINT}"
         else:
-            st.caption(f"Price unknown{price[len('price unknown'):]} · {model.name} · {guess.basis}"
-                       f" · {fui.SHORTCUT_HINT}")
+            st.caption(f"Price unknown{price[len('price unknown'):]}")
+            details = f"{model.name} · {guess.basis} · {fui.SHORTCUT_HINT}"
+        with st.container(key=fui.ACTION_BAR_DETAILS_KEY):  # left out on a phone: the bar stays low
+            st.caption(details)
         if problems:
             st.error(ui.plain(fui.error_summary(problems, order=shown)))
         if ss.get("spend_refusal"):

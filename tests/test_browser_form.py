@@ -99,6 +99,23 @@ def test_generate_stays_on_screen_while_the_form_scrolls(browser, app):
         wait_on_screen(page, generate_button(page))
 
 
+@screenshot_on_failure
+def test_on_a_phone_the_bar_leaves_the_prompt_in_view(browser, app):
+    # The bar with its details line was about 120 px tall and covered all but the prompt box's edge.
+    page = browser.page(app, "/", viewport=PHONE)
+    box_top = prompt_box(page).evaluate("el => el.getBoundingClientRect().top")
+    bar_top = page.locator(".st-key-action_bar").evaluate("el => el.getBoundingClientRect().top")
+    assert bar_top - box_top >= 40, (box_top, bar_top)  # two lines of the prompt show
+    expect(page.locator(".st-key-action_bar_details")).to_be_hidden()
+    expect(page.get_by_text(re.compile(r"^Price: "))).to_be_visible()
+
+
+@screenshot_on_failure
+def test_on_a_desktop_the_bar_names_the_model_and_the_shortcut(browser, app):
+    page = browser.page(app, "/", viewport=DESKTOP)
+    expect(page.locator(".st-key-action_bar_details")).to_contain_text("Ctrl/⌘+Enter in the prompt submits")
+
+
 @pytest.mark.parametrize("keys", ["Control+Enter", "Meta+Enter"])
 @screenshot_on_failure
 def test_ctrl_enter_in_the_prompt_queues_a_job(browser, keyboard_app, keys):
