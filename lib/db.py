@@ -140,7 +140,8 @@ class Database(_Runner):
             raise ValueError("database URL must start with sqlite:/// or postgresql://")
         self.url = url  # may hold a password: never logged, never in repr
         self._local = threading.local()
-        self._open_conns: dict[threading.Thread, object] = {}
+        # Each thread's connection and its "in use" lock, held while a statement or transaction runs.
+        self._open_conns: dict[threading.Thread, tuple[object, threading.Lock]] = {}
         self._lock = threading.Lock()
         self._closed = False
         if driver == "sqlite":
@@ -174,8 +175,8 @@ class Database(_Runner):
     def _connect(self):
         if self.dialect == "sqlite":
             # isolation_level=None: autocommit, and transaction() says BEGIN IMMEDIATE itself.
-            # check_same_thread=False only so close() can close other threads' connections; each
-            # connection is still used by one thread.
+            # check_same_thread=False only so close() and _conn() can close the connections of threads
+            # that are idle or gone; each connection is still used by one thread.
             conn = sqlite3.connect(self._path, timeout=SQLITE_BUSY_TIMEOUT, isolation_level=None,
                                    check_same_thread=False)
             _wal_mode(conn)                             # readers don't block the writer
@@ -196,14 +197,29 @@ class Database(_Runner):
         if conn is not None:
             _close_quietly(conn)
         conn = self._connect()
+        busy = threading.Lock()
         me = threading.current_thread()
         with self._lock:
             # Close what threads that have ended left behind.
             for thread in [t for t in self._open_conns if not t.is_alive()]:
-                _close_quietly(self._open_conns.pop(thread))
-            self._open_conns[me] = conn
-        self._local.conn = conn
+                _close_quietly(self._open_conns.pop(thread)[0])
+            self._open_conns[me] = (conn, busy)
+        self._local.conn, self._local.busy = conn, busy
         return conn
+
+    @contextmanager
+    def _in_use(self, conn):
+        """Hold this thread's connection while it runs something: close() leaves a busy connection to
+        its own thread, which closes it here once done if the database was closed meanwhile."""
+        busy = getattr(self._local, "busy", None)
+        if busy is None or getattr(self._local, "conn", None) is not conn:
+            raise DatabaseError("database is closed")  # close() came between _conn() and here
+        with busy:
+            try:
+                yield
+            finally:
+                if self._closed:
+                    _close_quietly(conn)
 
     def _lost(self, conn, error: Exception) -> bool:
         """Did the server close this connection (restart, pg_terminate_backend, idle timeout)?"""
@@ -216,7 +232,8 @@ class Database(_Runner):
             return _execute_on(self._local.tx._conn, self.dialect, sql, params, fetch)
         conn = self._conn()
         try:
-            return _execute_on(conn, self.dialect, sql, params, fetch)
+            with self._in_use(conn):
+                return _execute_on(conn, self.dialect, sql, params, fetch)
         except OperationalError as e:
             if not self._lost(conn, e):
                 raise
@@ -224,7 +241,9 @@ class Database(_Runner):
         # never ran the statement, so running it again is safe. Only if the server died while
         # running it can it have happened already; then a repeated compare-and-set reports 0 rows
         # and a repeated INSERT an IntegrityError: rare, and on the side of doing nothing twice.
-        return _execute_on(self._conn(fresh=True), self.dialect, sql, params, fetch)
+        conn = self._conn(fresh=True)
+        with self._in_use(conn):
+            return _execute_on(conn, self.dialect, sql, params, fetch)
 
     @contextmanager
     def transaction(self):
@@ -238,22 +257,25 @@ class Database(_Runner):
             raise DatabaseError("transaction() is already open on this thread")
         conn = self._conn()
         try:
-            finish = self._begin(conn)
+            with self._in_use(conn):
+                finish = self._begin(conn)
         except OperationalError as e:
             if not self._lost(conn, e):
                 raise
             conn = self._conn(fresh=True)  # nothing has run yet: safe to begin again
-            finish = self._begin(conn)
-        self._local.tx = Transaction(self, conn)
-        try:
-            yield self._local.tx
-        except BaseException as e:
+            with self._in_use(conn):
+                finish = self._begin(conn)
+        with self._in_use(conn):
+            self._local.tx = Transaction(self, conn)
+            try:
+                yield self._local.tx
+            except BaseException as e:
+                self._local.tx = None
+                finish(e)
+                raise
             self._local.tx = None
-            finish(e)
-            raise
-        self._local.tx = None
-        with _translated_errors():
-            finish(None)
+            with _translated_errors():
+                finish(None)
 
     def _begin(self, conn):
         """Start a transaction; returns finish(error): commit if error is None, else roll back."""
@@ -285,8 +307,9 @@ class Database(_Runner):
         if getattr(self._local, "tx", None) is not None:
             raise DatabaseError("executescript() inside transaction() is not supported")
         if self.dialect == "sqlite":
-            with _translated_errors():
-                self._conn().executescript(sql)
+            conn = self._conn()
+            with _translated_errors(), self._in_use(conn):
+                conn.executescript(sql)
             return
         with self.transaction() as tx:
             with _translated_errors():
@@ -294,19 +317,22 @@ class Database(_Runner):
                 tx._conn.execute(sql)  # no params: psycopg sends it as one simple query, `;` allowed
 
     def close(self) -> None:
-        """Stop handing out connections; close this thread's and those of threads that have ended.
-
-        A live thread's connection is not closed from here: that thread may be inside a statement
-        right now, and closing a SQLite connection under a running statement crashes the process
-        (seen when a stopped runtime's balance check was still committing). Once nothing holds
-        such a connection any more (its statement done, the thread's next call refused), it is
-        closed as it is freed."""
+        """Stop handing out connections and close them: this thread's, those of threads that have
+        ended, and those of other threads that are idle. A connection another thread is using right
+        now is left to that thread, which closes it when its statement or transaction is over:
+        closing a SQLite connection under a running statement crashes the process (seen when a
+        stopped runtime's balance check was still committing)."""
         self._closed = True
         me = threading.current_thread()
         with self._lock:
-            for thread, conn in self._open_conns.items():
+            for thread, (conn, busy) in self._open_conns.items():
                 if thread is me or not thread.is_alive():
                     _close_quietly(conn)
+                elif busy.acquire(blocking=False):
+                    try:
+                        _close_quietly(conn)
+                    finally:
+                        busy.release()
             self._open_conns.clear()
         self._local = threading.local()
 

@@ -1,6 +1,8 @@
 """lib/db.py on both databases: most tests take `db_url` and run once on SQLite, once on PostgreSQL."""
 from __future__ import annotations
 
+import gc
+import os
 import subprocess
 import sys
 import threading
@@ -262,6 +264,44 @@ def test_connections_of_ended_threads_are_closed(pg_url):
     # closed connections take a moment to exit, hence the wait.
     wait_until(lambda: db.query_one(count)["n"] <= 2)
     db.close()
+
+
+def open_files_under(folder: Path) -> list[str]:
+    """The files of `folder` this process holds open (Linux)."""
+    fds = Path("/proc/self/fd")
+    links = []
+    for fd in fds.iterdir():
+        try:
+            links.append(os.readlink(fd))
+        except OSError:
+            continue  # closed meanwhile
+    return [link for link in links if link.startswith(str(folder))]
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs /proc")
+def test_close_closes_the_connection_of_an_idle_live_thread(tmp_path):
+    # Like an engine pool thread: it queried once and now waits for work. Its connection must be
+    # closed by close(), not left to the garbage collector (off here, as it may not run for a while).
+    db = Database.open(f"sqlite:///{tmp_path}/idle.sqlite3")
+    used, done = threading.Event(), threading.Event()
+
+    def idle_worker():
+        db.query("SELECT 1 AS one")
+        used.set()
+        done.wait(30)
+
+    worker = threading.Thread(target=idle_worker)
+    gc.disable()
+    try:
+        worker.start()
+        used.wait(30)
+        assert open_files_under(tmp_path)
+        db.close()
+        assert open_files_under(tmp_path) == []
+    finally:
+        gc.enable()
+        done.set()
+        worker.join()
 
 
 def test_urls_and_repr_never_show_the_password(tmp_path, monkeypatch):
