@@ -1,6 +1,7 @@
 """Widgets for the Generate form that follow a model's schema (lib/form.py says what to draw)."""
 from __future__ import annotations
 
+import math
 import re
 from functools import lru_cache
 
@@ -28,6 +29,9 @@ _HELP = {
 # form widget takes its current value as its default. (Streamlit would log that a widget has both a
 # default and a session value: .streamlit/config.toml turns that warning off.)
 
+JS_MAX_SAFE_INTEGER = 2**53 - 1
+
+
 def current(key: str, fallback=None):
     """The widget's current value, as its default (`fallback` before it has one)."""
     return st.session_state.get(key, fallback)
@@ -40,14 +44,21 @@ def current_index(options, key: str) -> int:
     return options.index(value) if value in options else 0
 
 
+def _browser_number(value) -> bool:
+    """A number a browser holds exactly; Streamlit refuses a default beyond that (a re-run's huge
+    steps or ttl would otherwise break the page)."""
+    return (isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+            and abs(value) <= JS_MAX_SAFE_INTEGER)
+
+
 def current_number(key: str, low, high=None):
     """A number widget's default: its current value, kept within the widget's range and of its type."""
     value = st.session_state.get(key)
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if not _browser_number(value):
         return low
-    value = max(low, value) if low is not None else value
+    value = max(low, value)
     value = min(high, value) if high is not None else value
-    return type(low)(value) if low is not None else value
+    return type(low)(value)
 
 
 def aspect_label(size) -> str:
@@ -94,10 +105,7 @@ def draw_control(control: F.Control) -> None:
     elif c.kind == "number":
         # Empty until set: an unset number is left to the model's default.
         value = ss.get(c.key)
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            value = int(value) if c.integer else float(value)
-        else:
-            value = None
+        value = (int(value) if c.integer else float(value)) if _browser_number(value) else None
         st.number_input(c.label, value=value, step=1 if c.integer else None, key=c.key,
                         placeholder="model default")
     elif c.kind in ("json_object", "json_list"):

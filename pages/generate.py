@@ -287,7 +287,7 @@ def media_inputs(model: Model, lay: F.Layout) -> None:
         if inherited and not ss.get("f_refs"):
             linked = sum(isinstance(r, str) for r in inherited)
             st.caption(f"Using the {len(inherited)} reference image(s) of the job being re-run"
-                       + (f" ({linked} by link or image id, not previewed)" if linked else "")
+                       + (f" ({linked} without a preview: given by link or id)" if linked else "")
                        + ". Images you upload replace them.")
             st.button("Remove", key="drop_refs", on_click=drop_prefill_refs,
                       help="Leave these reference images out of the new job.")

@@ -291,6 +291,14 @@ def as_previewed(*refs) -> list:
     return redact_images({"referenceImages": list(refs)})["referenceImages"]
 
 
+def test_a_rerun_with_numbers_beyond_a_browsers_range_still_draws_the_form(data_dir):
+    # A sweep can queue steps=1e18; a default that large is refused by Streamlit (browsers lose digits).
+    at = rerun_of({"model": "lightricks:ltx@2.3", "positivePrompt": PROMPT, "width": 1920, "height": 1080,
+                   "duration": 6, "steps": 10**18, "ttl": 2**60})
+    assert not at.exception
+    assert at.session_state["f_x_steps"] == 10**18 and at.session_state["f_ttl"] == 2**60
+
+
 def rerun_with_references(*refs):
     return rerun_of({"model": "klingai:5@3", "positivePrompt": PROMPT, "width": 1920, "height": 1080,
                      "duration": 5, "referenceImages": list(refs)})
@@ -307,7 +315,7 @@ def test_a_reruns_reference_images_come_back_with_thumbnails(data_dir):
 def test_a_reruns_reference_image_given_by_link_is_sent_again_as_it_was(data_dir):
     at = rerun_with_references("https://images.example/ref.png")
     assert thumbnails(at) == 0
-    assert any("1 by link or image id, not previewed" in c for c in captions(at))
+    assert any("1 without a preview: given by link or id" in c for c in captions(at))
     assert preview(at)["referenceImages"] == ["https://images.example/ref.png"]
 
 
