@@ -3,6 +3,7 @@ price, and the Queue button (asking first when it costs more than STUDIO_CONFIRM
 price nobody knows). What a sweep means is lib/sweep.py; this file draws it and queues its tasks."""
 from __future__ import annotations
 
+import json
 import random
 import secrets
 import time
@@ -175,6 +176,8 @@ def _jobs(n: int, kind: str = "") -> str:
 def _text(value) -> str:
     if value is None:
         return ""
+    if isinstance(value, (dict, list)):  # a JSON setting the request carries parsed (lora, ...)
+        return json.dumps(value)
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)

@@ -161,6 +161,15 @@ def test_a_json_setting_is_varied_one_value_per_line(data_dir):
     assert list(grid["providerSettings"]) == ['{"klingai": {"cameraControl": {"type": "simple"}}}', "{}"]
 
 
+def test_a_json_list_setting_shows_in_the_grid_as_json(data_dir):
+    at = generate_page("lightricks:ltx@2.3", size=(1920, 1080))
+    at.multiselect(key="sw_settings").set_value(["lora"])
+    run(at)
+    at.text_area(key="sw_set_lora").set_value('[{"model": "civitai:1@1", "weight": 0.5}]')
+    at = run(at)
+    assert list(at.dataframe[0].value["lora"]) == ['[{"model": "civitai:1@1", "weight": 0.5}]']
+
+
 def test_too_many_cells_are_refused_before_building(data_dir):
     prompts = "\n".join(f"Prompt number {i}" for i in range(11))
     at = sweep(generate_page(), prompts=prompts, seeds="1 2 3 4 5 6 7 8 9 10")
