@@ -24,10 +24,12 @@ VIDEOS = 'video[data-sync-group]'
 # Every compared video, as the browser plays it.
 STATE_JS = f"""() => Array.from(document.querySelectorAll('{VIDEOS}')).map(v => ({{
     paused: v.paused, time: v.currentTime, ready: v.readyState, src: v.currentSrc}}))"""
+# The videos' states once they are in step (else false): one look, so what is checked is what was seen.
 IN_STEP_JS = f"""a => {{ const vs = Array.from(document.querySelectorAll('{VIDEOS}'));
     const ts = vs.map(v => v.currentTime);
-    return vs.length === 4 && vs.every(v => v.paused !== a.playing)
-        && Math.max(...ts) - Math.min(...ts) <= a.spread && Math.min(...ts) > a.after; }}"""
+    const ok = vs.length === 4 && vs.every(v => v.paused !== a.playing)
+        && Math.max(...ts) - Math.min(...ts) <= a.spread && Math.min(...ts) > a.after;
+    return ok && vs.map(v => ({{paused: v.paused, time: v.currentTime, ready: v.readyState, src: v.currentSrc}})); }}"""
 READY_JS = f"""n => {{ const vs = document.querySelectorAll('{VIDEOS}');
     return vs.length === n && Array.from(vs).every(v => v.readyState >= 3); }}"""
 
@@ -119,9 +121,10 @@ def assert_in_step(states: list[dict], playing: bool) -> list[float]:
 def in_step(page, playing: bool, after: float = 0.0) -> list[float]:
     """Wait until all four videos play (or all are paused), within IN_STEP of each other and past `after`
     seconds, then their times. A wait, not a sleep: on a loaded machine a seek can take a moment, and
-    while the leading video waits for data the others wait with it."""
-    page.wait_for_function(IN_STEP_JS, arg={"playing": playing, "spread": IN_STEP, "after": after})
-    return assert_in_step(page.evaluate(STATE_JS), playing)
+    while the leading video waits for data the others wait with it (paused a moment, by design: so the
+    states checked are the ones the wait saw)."""
+    seen = page.wait_for_function(IN_STEP_JS, arg={"playing": playing, "spread": IN_STEP, "after": after})
+    return assert_in_step(seen.json_value(), playing)
 
 
 @screenshot_on_failure
