@@ -11,6 +11,7 @@ import sys
 import time
 import urllib.request
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -195,3 +196,20 @@ def wait_idle(page, timeout_ms: float = 60_000) -> None:
 
 def fmt_mb(n: float) -> str:
     return f"{n / 2**20:.1f} MB"
+
+
+@contextmanager
+def server_like_script_cache():
+    """AppTest compiles the entry script and the page afresh on every run (a new ScriptCache each time,
+    with Streamlit's "magic" AST pass: tens of ms); a server compiles each once. Inside this block every
+    run shares one cache, as a server's sessions do."""
+    from streamlit.runtime.scriptrunner.script_cache import ScriptCache
+    from streamlit.testing.v1 import app_test, local_script_runner
+
+    shared = ScriptCache()
+    saved = app_test.ScriptCache, local_script_runner.ScriptCache
+    app_test.ScriptCache = local_script_runner.ScriptCache = lambda: shared
+    try:
+        yield
+    finally:
+        app_test.ScriptCache, local_script_runner.ScriptCache = saved

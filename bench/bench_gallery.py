@@ -24,15 +24,13 @@ import sys
 import tempfile
 import time
 import uuid
-from contextlib import contextmanager, nullcontext
+from contextlib import nullcontext
 from pathlib import Path
-
-from streamlit.runtime.scriptrunner.script_cache import ScriptCache
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._support import (REPO, AppServer, db_path, fmt_mb, launch_chromium, quiet_streamlit,  # noqa: E402
-                            rss_bytes, wait_idle)
+                            rss_bytes, server_like_script_cache, wait_idle)
 from lib.demo import DEMO_KEY, DEMO_LABEL  # noqa: E402
 from lib.keys import key_id  # noqa: E402
 from lib.store import JobStore  # noqa: E402
@@ -112,22 +110,6 @@ def _has_table(db: sqlite3.Connection, name: str) -> bool:
 
 
 # -- 1. warm reruns ----------------------------------------------------------------------------------
-
-@contextmanager
-def server_like_script_cache():
-    """AppTest compiles the entry script and the page afresh on every run (a new ScriptCache each time,
-    with Streamlit's "magic" AST pass: tens of ms); a server compiles each once. Inside this block every
-    run shares one cache, as a server's sessions do."""
-    from streamlit.testing.v1 import app_test, local_script_runner
-
-    shared = ScriptCache()
-    saved = app_test.ScriptCache, local_script_runner.ScriptCache
-    app_test.ScriptCache = local_script_runner.ScriptCache = lambda: shared
-    try:
-        yield
-    finally:
-        app_test.ScriptCache, local_script_runner.ScriptCache = saved
-
 
 def _time_reruns(at, reruns: int) -> tuple[list[float], list[float]]:
     warm, cpu = [], []
