@@ -108,7 +108,7 @@ def draw_control(control: F.Control) -> None:
         value = (int(value) if c.integer else float(value)) if _browser_number(value) else None
         st.number_input(c.label, value=value, step=1 if c.integer else None, key=c.key,
                         placeholder="model default")
-    elif c.kind in ("json_object", "json_list"):
+    elif c.kind in F.JSON_KINDS:
         st.text_area(c.label, current(c.key, ""), key=c.key, height=80, help=_HELP[c.kind],
                      placeholder="{}" if c.kind == "json_object" else "[]")
     else:
@@ -151,7 +151,7 @@ def error_summary(problems: list[dict], order=()) -> str:
 
 def advanced_fields(lay: F.Layout) -> frozenset:
     """The request fields the "Advanced" expander draws."""
-    return ADVANCED_FIELDS | {c.name for c in lay.controls if c.kind in ("json_object", "json_list")}
+    return ADVANCED_FIELDS | {c.name for c in lay.controls if c.kind in F.JSON_KINDS}
 
 
 def open_sections_holding(problems: list[dict], lay: F.Layout) -> None:

@@ -31,6 +31,7 @@ HAND_MADE = frozenset({
 })
 # Object parameters keep the widget keys they always had (tests, re-runs and habits use them).
 OBJECT_KEYS = {"providerSettings": "f_provider", "advancedFeatures": "f_advanced"}
+JSON_KINDS = ("json_object", "json_list")  # controls whose value is typed as JSON text
 # Objects VideoRequest carries by name (lib/request.py parses their JSON and reports it at the field).
 REQUEST_OBJECTS = {"providerSettings": "provider_settings", "advancedFeatures": "advanced_features",
                    "settings": "settings", "safety": "safety"}
@@ -429,7 +430,7 @@ def request_from_state(model: Model, state: Mapping, uploads: Uploads | None = N
 
 
 def _control_value(control: Control, value):
-    if control.kind in ("json_object", "json_list"):
+    if control.kind in JSON_KINDS:
         return parse_json(value, control.name, "object" if control.kind == "json_object" else "list")
     if control.kind == "select":
         return (None if value in (None, "") else value), None

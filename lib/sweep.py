@@ -32,7 +32,6 @@ MAX_CELLS = 100
 RANDOM_SEED_MAX = 2**31 - 1
 # Settings a sweep may vary besides the schema-drawn controls: the form draws these by hand.
 HAND_SETTINGS = {"audio": "Audio", "fps": "FPS", "CFGScale": "CFG scale"}
-JSON_KINDS = ("json_object", "json_list")
 _TRUE = {"true", "on", "yes", "1"}
 _FALSE = {"false", "off", "no", "0"}
 _SIZE = re.compile(r"^(\d{2,5})\s*[x×]\s*(\d{2,5})$", re.I)
@@ -164,7 +163,7 @@ def setting_choices(models) -> dict[str, str]:
 
 def json_settings(models) -> frozenset[str]:
     """The settings among `models`' that take JSON (an object or a list): their values go one per line."""
-    return frozenset(c.name for m in models for c in F.layout(m).controls if c.kind in JSON_KINDS)
+    return frozenset(c.name for m in models for c in F.layout(m).controls if c.kind in F.JSON_KINDS)
 
 
 # -- one cell ----------------------------------------------------------------------------------------

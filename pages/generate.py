@@ -369,7 +369,7 @@ with form:
                   help="Generate a soundtrack with the video (priced higher where Runware says so).")
         errs(model.audio)
 
-    simple = [c for c in lay.controls if c.kind not in ("json_object", "json_list")]
+    simple = [c for c in lay.controls if c.kind not in F.JSON_KINDS]
     if simple:
         st.markdown("**Model settings**")
         cols = st.columns(min(len(simple), 3))
@@ -388,7 +388,7 @@ with form:
         errs("ttl")
         st.checkbox("Include cost in results", fui.current("f_cost", False), key="f_cost")
         for control in lay.controls:
-            if control.kind in ("json_object", "json_list"):
+            if control.kind in F.JSON_KINDS:
                 fui.draw_control(control)
                 shown.append(control.name)
         st.text_input("Upload endpoint", fui.current("f_upload", ""), key="f_upload",
