@@ -11,7 +11,6 @@ from datetime import timedelta
 import streamlit as st
 
 from lib import jobstate as js, mediacap, snippets
-from lib.history import shape
 from lib.keys import key_id
 from lib.labels import wire_detail
 from lib.media import download_name, video_url

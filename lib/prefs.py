@@ -83,7 +83,8 @@ def _duration(value):
 _FIELDS = {
     "f_custom_air": _text(200),
     "f_prompt": _text(MAX_TEXT), "f_negative": _text(MAX_TEXT),
-    "f_size": _size, "f_width": _whole(1, 20_000), "f_height": _whole(1, 20_000), "f_resolution": _text(20), "f_duration": _duration, "f_fps": _whole(1, 240),
+    "f_size": _size, "f_width": _whole(1, 20_000), "f_height": _whole(1, 20_000), "f_resolution": _text(20),
+    "f_duration": _duration, "f_fps": _whole(1, 240),
     "f_seed_on": _flag, "f_seed": _text(40), "f_cfg_on": _flag, "f_cfg": _real(-1_000, 1_000),
     "f_results": _whole(*RESULTS), "f_quality": _whole(*QUALITY), "f_audio": _flag,
     "f_webhook": _text(MAX_SHORT), "f_ttl": _whole(0, 10_000_000), "f_cost": _flag,
